@@ -1,0 +1,186 @@
+"""Institutions (tenants), their Jitsi deployment, people and their memberships."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from tenants.fields import SealedTextField
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
+    _("Use 1 to 50 lowercase letters, digits and hyphens, not starting or ending with a hyphen."),
+)
+
+# Path segments that belong to the portal itself and so can never name a tenant.
+RESERVED_SLUGS = frozenset(
+    {
+        "admin",
+        "api",
+        "saml2",
+        "jitsi",
+        "static",
+        "media",
+        "ws",
+        "new",
+        "accounts",
+        "healthz",
+        "dev-idp",
+        "r",
+        "t",
+    }
+)
+
+
+def not_reserved(value: str) -> None:
+    if value in RESERVED_SLUGS:
+        raise ValidationError(_("“%(value)s” is used by the portal itself."), params={"value": value})
+
+
+class User(AbstractUser):
+    """A person. Signed-in people come from SAML; `public_id` is the opaque id sent to Jitsi."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    display_name = models.CharField(_("display name"), max_length=200, blank=True)
+    preferred_language = models.CharField(_("preferred language"), max_length=16, blank=True)
+    affiliations = models.JSONField(_("affiliations"), default=list, blank=True)
+    share_email_in_meetings = models.BooleanField(
+        _("show my e-mail address to other participants"), default=False
+    )
+
+    def get_display_name(self) -> str:
+        full = f"{self.first_name} {self.last_name}".strip()
+        return self.display_name or full or self.username
+
+
+class Tenant(models.Model):
+    slug = models.SlugField(_("slug"), max_length=50, unique=True, validators=[slug_validator, not_reserved])
+    name = models.CharField(_("name"), max_length=200)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Zurich")
+    allowed_idps = models.JSONField(
+        _("identity providers"),
+        default=list,
+        blank=True,
+        help_text=_("Entity IDs of the IdPs allowed to sign this institution's people in."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantHost(models.Model):
+    """A host name served as this tenant's own site (its pages without the /<tenant>/ prefix)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="hosts")
+    host = models.CharField(_("host name"), max_length=253, unique=True)
+
+    def __str__(self) -> str:
+        return self.host
+
+
+class HomeOrganization(models.Model):
+    """A home-organisation domain (swissEduPersonHomeOrganization / schacHomeOrganization) of a tenant."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="home_organizations")
+    domain = models.CharField(_("domain"), max_length=253, unique=True)
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class JitsiDeployment(models.Model):
+    class Algorithm(models.TextChoices):
+        HS256 = "HS256", "HS256 (shared app secret)"
+        RS256 = "RS256", "RS256 (public keys served by auditorium)"
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="deployment")
+    slug = models.SlugField(_("slug"), max_length=50, unique=True, validators=[slug_validator])
+    base_url = models.URLField(_("Jitsi base URL"), help_text=_("For example https://meet.uzh.ch"))
+    xmpp_domain = models.CharField(_("XMPP domain"), max_length=253)
+    tenant_path = models.CharField(
+        _("tenant path segment"),
+        max_length=50,
+        blank=True,
+        help_text=_("Empty unless rooms live under /<segment>/"),
+    )
+    app_id = models.CharField(_("app_id"), max_length=100)
+    audience = models.CharField(_("audience"), max_length=100, default="jitsi")
+    algorithm = models.CharField(
+        _("algorithm"), max_length=5, choices=Algorithm.choices, default=Algorithm.HS256
+    )
+    app_secret = SealedTextField(_("app secret (HS256)"), blank=True)
+    event_secret = SealedTextField(_("event secret"), blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.slug} ({self.base_url})"
+
+    @property
+    def sub(self) -> str:
+        """The `sub` claim Prosody checks: the tenant path segment, else the XMPP domain."""
+        return self.tenant_path or self.xmpp_domain
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Administrator")
+        HOST = "host", _("Host")
+        MEMBER = "member", _("Member")
+
+    class Source(models.TextChoices):
+        SAML = "saml", _("From sign-in")
+        ASSIGNED = "assigned", _("Assigned")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.SAML)
+    is_blocked = models.BooleanField(_("blocked"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "tenant"], name="membership_unique_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.tenant} ({self.role})"
+
+    @property
+    def may_host(self) -> bool:
+        return not self.is_blocked and self.role in {self.Role.ADMIN, self.Role.HOST}
+
+    @property
+    def is_admin(self) -> bool:
+        return not self.is_blocked and self.role == self.Role.ADMIN
+
+
+class AuditEntry(models.Model):
+    """Who changed what in a tenant, and when. Written by services, shown to the tenant's admins."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target}"

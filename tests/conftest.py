@@ -1,0 +1,69 @@
+"""Shared fixtures: two tenants and the three actors every access test needs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tenants.models import Membership
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip locally when a service or binary is missing; under CI=true a missing one fails the run."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required for CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    require(shutil.which("chromium") is not None or os.path.exists("/usr/bin/chromium"), "Debian's chromium")
+    return "/usr/bin/chromium"
+
+
+@pytest.fixture
+def tenant(db):
+    return TenantFactory(slug="uzh", name="University of Zurich")
+
+
+@pytest.fixture
+def other_tenant(db):
+    return TenantFactory(slug="eth", name="ETH Zurich")
+
+
+@pytest.fixture
+def host(tenant):
+    """A lecturer of `tenant`."""
+    return MembershipFactory(
+        tenant=tenant, role=Membership.Role.HOST, user=UserFactory(username="lecturer")
+    ).user
+
+
+@pytest.fixture
+def member(tenant):
+    """A student of `tenant`."""
+    return MembershipFactory(
+        tenant=tenant, role=Membership.Role.MEMBER, user=UserFactory(username="student")
+    ).user
+
+
+@pytest.fixture
+def admin_user(tenant):
+    return MembershipFactory(
+        tenant=tenant, role=Membership.Role.ADMIN, user=UserFactory(username="tadmin")
+    ).user
+
+
+@pytest.fixture
+def outsider(other_tenant):
+    """A host of another tenant: must never see `tenant`'s rows."""
+    return MembershipFactory(
+        tenant=other_tenant, role=Membership.Role.ADMIN, user=UserFactory(username="outsider")
+    ).user

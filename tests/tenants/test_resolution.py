@@ -1,0 +1,46 @@
+"""Tenant resolution by path prefix and by the tenant's own host name."""
+
+from __future__ import annotations
+
+import pytest
+
+from tenants.middleware import forget_hosts
+from tenants.models import TenantHost
+
+pytestmark = pytest.mark.django_db
+
+
+def test_path_prefix_resolves_tenant(client, tenant):
+    response = client.get("/uzh/")
+    assert response.status_code == 200
+    assert response.context["tenant"] == tenant
+    assert b"University of Zurich" in response.content
+
+
+def test_unknown_tenant_is_a_clear_404(client, tenant):
+    response = client.get("/nowhere/")
+    assert response.status_code == 404
+    assert "There is no institution called “nowhere” here." in response.content.decode()
+
+
+def test_own_host_serves_tenant_without_prefix(client, tenant, other_tenant, settings):
+    settings.ALLOWED_HOSTS = ["meet.uzh.example", "testserver"]
+    TenantHost.objects.create(tenant=tenant, host="meet.uzh.example")
+    forget_hosts()
+    response = client.get("/", HTTP_HOST="meet.uzh.example", follow=True)
+    assert response.status_code == 200
+    assert response.context["tenant"] == tenant
+    # Another tenant's pages are not reachable through this tenant's host.
+    assert client.get("/eth/", HTTP_HOST="meet.uzh.example").status_code == 404
+    forget_hosts()
+
+
+def test_inactive_tenant_is_unknown(client, tenant):
+    tenant.is_active = False
+    tenant.save(update_fields=["is_active"])
+    assert client.get("/uzh/").status_code == 404
+
+
+def test_healthz_checks_the_database(client):
+    response = client.get("/healthz")
+    assert response.json() == {"status": "ok"}
