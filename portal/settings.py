@@ -179,6 +179,8 @@ SAML_DEFAULT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 SAML_ATTRIBUTE_MAPPING: dict[str, tuple[str, ...]] = {}  # the identity backend reads attributes itself
 SAML_CREATE_UNKNOWN_USER = True
 SAML_IGNORE_LOGOUT_ERRORS = True
+# Content-Security-Policy is set by the portal itself (and the reverse proxy), not through django-csp.
+SAML_CSP_HANDLER = ""
 SAML_ACS_FAILURE_RESPONSE_FUNCTION = "tenants.identity_views.acs_failure"
 SAML2_DISCO_URL = env_str("SAML_DISCO_URL")
 SAML_ENTITY_ID = env_str("SAML_ENTITY_ID", f"{PUBLIC_URL}/saml2/metadata/")

@@ -184,3 +184,49 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target}"
+
+
+class ExternalIdentity(models.Model):
+    """A stable SAML identifier of a person as released by one IdP.
+
+    Never ePPN, mail or a NameID: those can be reassigned or are transient."""
+
+    class Kind(models.TextChoices):
+        SUBJECT_ID = "subject-id", "subject-id"
+        SWISS_UNIQUE_ID = "swissEduPersonUniqueID", "swissEduPersonUniqueID"
+        EDU_UNIQUE_ID = "eduPersonUniqueId", "eduPersonUniqueId"
+        PAIRWISE_ID = "pairwise-id", "pairwise-id"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="identities")
+    issuer = models.CharField(_("IdP entity ID"), max_length=500)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    value = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "kind", "value"], name="identity_unique_per_issuer")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} from {self.issuer}"
+
+
+class SigningKey(models.Model):
+    """An RS256 key pair of a tenant for room tokens. The public half is served to Prosody by sha256(kid)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="signing_keys")
+    kid = models.CharField(max_length=100, unique=True)
+    algorithm = models.CharField(max_length=10, default="RS256")
+    public_pem = models.TextField()
+    private_pem = SealedTextField()
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.kid
