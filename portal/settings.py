@@ -156,6 +156,10 @@ STORAGES = {
 }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+# Uploads above this size are refused before they reach a form (branding images are at most 2 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Cookies and transport security. Behind a TLS-terminating proxy set SECURE_PROXY=1.
 SECURE = env_bool("SECURE", not DEBUG)

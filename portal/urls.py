@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
+from tenants import branding_views
 from tenants import views as tenant_views
 
 urlpatterns = [
@@ -13,6 +16,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("saml2/", include("tenants.saml_urls")),
     path("accounts/logout/", tenant_views.logout_view, name="logout"),
+    path("jitsi/<slug:deployment>/branding.json", branding_views.jitsi_branding, name="jitsi_branding"),
     path("", include("meetings.public_urls")),
     path("<slug:tenant>/", include("tenants.urls")),
 ]
+if settings.SERVE_MEDIA:
+    # Uploaded logos and backgrounds; behind a reverse proxy set SERVE_MEDIA=0 and let it serve MEDIA_ROOT.
+    urlpatterns.insert(0, re_path(r"^media/(?P<path>.+)$", serve, {"document_root": settings.MEDIA_ROOT}))

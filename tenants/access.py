@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -64,3 +64,30 @@ def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callab
         return wrapper
 
     return decorate
+
+
+def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Admins of request.tenant (and operators) only: outsiders get 404, other members 403."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            from django.contrib.auth.views import redirect_to_login
+
+            return redirect_to_login(request.get_full_path())
+        tenant = request.tenant  # type: ignore[attr-defined]
+        membership = membership_of(request.user, tenant)
+        if not request.user.is_superuser:
+            if membership is None:
+                # Another institution's admin learns nothing, not even that this console exists.
+                raise Http404(_("There is no such page."))
+            if not membership.is_admin:
+                return refusal(
+                    request,
+                    title=_("For administrators only"),
+                    message=_("Only administrators of %(tenant)s can change this.") % {"tenant": tenant.name},
+                )
+        request.membership = membership  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -4,6 +4,9 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from tenants.branding import branding_for_pages
+
 
 def tenant(request: HttpRequest) -> dict[str, Any]:
-    return {"tenant": getattr(request, "tenant", None)}
+    current = getattr(request, "tenant", None)
+    return {"tenant": current, "branding": branding_for_pages(current) if current is not None else None}

@@ -230,3 +230,38 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return self.kid
+
+
+hex_colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f5fa8."))
+
+
+def branding_upload_path(instance: Branding, filename: str) -> str:
+    # A fresh random name per upload: cached old URLs never show a new image, and names reveal nothing.
+    extension = filename.rsplit(".", 1)[-1].lower()
+    return f"branding/{instance.tenant.slug}/{uuid.uuid4().hex}.{extension}"
+
+
+class Branding(models.Model):
+    """How a tenant's portal pages and its Jitsi meetings look."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="branding")
+    logo = models.ImageField(_("logo"), upload_to=branding_upload_path, blank=True)
+    background_image = models.ImageField(_("background image"), upload_to=branding_upload_path, blank=True)
+    primary_colour = models.CharField(
+        _("primary colour"), max_length=7, default="#1f5fa8", validators=[hex_colour_validator]
+    )
+    background_colour = models.CharField(
+        _("background colour"), max_length=7, default="#f6f7f9", validators=[hex_colour_validator]
+    )
+    welcome_text = models.TextField(
+        _("welcome text"), blank=True, max_length=5000, help_text=_("Markdown: emphasis, links and lists.")
+    )
+    support_url = models.URLField(_("support page"), blank=True)
+    default_language = models.CharField(
+        _("default language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"branding of {self.tenant}"

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tenants.models import (
     AuditEntry,
+    Branding,
     HomeOrganization,
     JitsiDeployment,
     Membership,
@@ -82,3 +83,84 @@ def record_sign_in(*, tenant: Tenant, user: User, role_from_idp: str) -> Members
     membership.last_login_at = timezone.now()
     membership.save(update_fields=fields)
     return membership
+
+
+BRANDING_FIELDS = (
+    "primary_colour",
+    "background_colour",
+    "welcome_text",
+    "support_url",
+    "default_language",
+    "logo",
+    "background_image",
+)
+
+
+@transaction.atomic
+def change_branding(*, actor: User, tenant: Tenant, changes: dict[str, Any]) -> Branding:
+    """Apply validated branding changes; images must have passed tenants.branding.check_image."""
+    from tenants.branding import forget_document
+
+    unknown = set(changes) - set(BRANDING_FIELDS)
+    if unknown:
+        raise ValueError(f"not branding fields: {sorted(unknown)}")
+    branding, _created = Branding.objects.select_for_update().get_or_create(tenant=tenant)
+    changed = [field for field, value in changes.items() if getattr(branding, field) != value]
+    if not changed:
+        return branding
+    for field in changed:
+        setattr(branding, field, changes[field])
+    branding.version += 1
+    branding.full_clean()
+    branding.save(update_fields=[*changed, "version", "updated_at"])
+    audit(tenant=tenant, actor=actor, action="branding.changed", target=tenant.slug, fields=sorted(changed))
+    transaction.on_commit(lambda: forget_document(tenant))
+    return branding
+
+
+@transaction.atomic
+def change_member_role(*, actor: User, membership: Membership, role: str) -> Membership:
+    if role not in Membership.Role.values:
+        raise ValueError(f"unknown role {role!r}")
+    if membership.user_id == actor.pk and role != Membership.Role.ADMIN:
+        raise PermissionError("admins cannot take away their own admin role")
+    old = membership.role
+    membership.role = role
+    membership.source = Membership.Source.ASSIGNED
+    membership.save(update_fields=["role", "source"])
+    audit(
+        tenant=membership.tenant,
+        actor=actor,
+        action="membership.role_changed",
+        target=membership.user.username,
+        old=old,
+        new=role,
+    )
+    return membership
+
+
+@transaction.atomic
+def set_member_blocked(*, actor: User, membership: Membership, blocked: bool) -> Membership:
+    if membership.user_id == actor.pk:
+        raise PermissionError("admins cannot block themselves")
+    if membership.is_blocked == blocked:
+        return membership
+    membership.is_blocked = blocked
+    membership.save(update_fields=["is_blocked"])
+    audit(
+        tenant=membership.tenant,
+        actor=actor,
+        action="membership.blocked" if blocked else "membership.unblocked",
+        target=membership.user.username,
+    )
+    return membership
+
+
+@transaction.atomic
+def rotate_event_secret(*, actor: User | None, tenant: Tenant) -> str:
+    """Give the deployment a new event secret; answers it once, for the Prosody configuration."""
+    deployment = JitsiDeployment.objects.select_for_update().get(tenant=tenant)
+    deployment.event_secret = secrets.token_urlsafe(32)
+    deployment.save(update_fields=["event_secret"])
+    audit(tenant=tenant, actor=actor, action="deployment.event_secret_rotated", target=deployment.slug)
+    return deployment.event_secret

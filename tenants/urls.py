@@ -8,5 +8,6 @@ from tenants import views
 
 urlpatterns = [
     path("", views.tenant_home, name="tenant_home"),
+    path("manage/", include("tenants.console_urls")),
     path("", include("meetings.urls")),
 ]

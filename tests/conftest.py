@@ -67,3 +67,12 @@ def outsider(other_tenant):
     return MembershipFactory(
         tenant=other_tenant, role=Membership.Role.ADMIN, user=UserFactory(username="outsider")
     ).user
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The cache (Redis in make test) outlives a test's database rows; start every test without entries."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

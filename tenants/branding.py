@@ -1,0 +1,187 @@
+"""Branding rules: colour contrast, image checks, the sanitised welcome text and Jitsi's branding document."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import markdown
+import nh3
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
+
+from tenants.models import Branding, JitsiDeployment, Tenant
+
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+MAX_IMAGE_PIXELS = 4096 * 4096
+IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+WELCOME_TAGS = {"p", "br", "strong", "em", "a", "ul", "ol", "li", "h2", "h3", "blockquote", "code"}
+CACHE_SECONDS = 300
+
+# The keys of Jitsi's branding document that auditorium fills (CONTRACTS §3); Jitsi ignores all others.
+JITSI_KEYS = ("backgroundColor", "backgroundImageUrl", "logoImageUrl", "logoClickUrl", "supportUrl")
+
+
+class ImageRefused(ValueError):
+    """An upload that is not an acceptable image; the message is for the person who uploaded it."""
+
+
+def _luminance(hex_colour: str) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours (1 to 21)."""
+    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def contrast_warnings(*, primary: str, background: str) -> list[str]:
+    """Warnings (not errors) where text would fall below WCAG AA (4.5:1) on the chosen colours."""
+    warnings = []
+    if contrast_ratio(primary, "#ffffff") < 4.5:
+        warnings.append(
+            _("White text on the primary colour has a contrast of %(ratio).1f:1, below WCAG AA (4.5:1).")
+            % {"ratio": contrast_ratio(primary, "#ffffff")}
+        )
+    if contrast_ratio("#1b1f24", background) < 4.5:
+        warnings.append(
+            _("Dark text on the background colour has a contrast of %(ratio).1f:1, below WCAG AA (4.5:1).")
+            % {"ratio": contrast_ratio("#1b1f24", background)}
+        )
+    return warnings
+
+
+def check_image(upload: UploadedFile) -> str:
+    """Accept PNG, JPEG or WebP within limits; answer the extension. SVG is refused: it can carry script."""
+    if upload.size is not None and upload.size > MAX_IMAGE_BYTES:
+        raise ImageRefused(_("The image is larger than 2 MB."))
+    head = upload.read(512)
+    upload.seek(0)
+    if b"<svg" in head.lower() or (upload.name or "").lower().endswith(".svg"):
+        raise ImageRefused(
+            _("SVG images are not accepted, because they can carry scripts. Upload PNG, JPEG or WebP.")
+        )
+    try:
+        with Image.open(upload) as image:
+            image_format = image.format or ""
+            width, height = image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageRefused(_("This file is not an image we can read. Upload PNG, JPEG or WebP.")) from exc
+    finally:
+        upload.seek(0)
+    if image_format not in IMAGE_FORMATS:
+        raise ImageRefused(_("Only PNG, JPEG and WebP images are accepted."))
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageRefused(_("The image is larger than 4096 by 4096 pixels."))
+    return IMAGE_FORMATS[image_format]
+
+
+def render_welcome(text: str) -> str:
+    """Limited Markdown to HTML with every tag and attribute outside a small allow-list removed."""
+    html = markdown.markdown(text, output_format="html")
+    return nh3.clean(
+        html,
+        tags=WELCOME_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"https", "http", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def absolute(url: str) -> str:
+    return url if url.startswith(("http://", "https://")) else f"{settings.PUBLIC_URL}{url}"
+
+
+def jitsi_document(tenant: Tenant, branding: Branding | None) -> dict[str, Any]:
+    """The branding document for Jitsi's web client: only keys it reads, only absolute URLs."""
+    document: dict[str, Any] = {"logoClickUrl": absolute(f"/{tenant.slug}/")}
+    if branding is None:
+        return document
+    document["backgroundColor"] = branding.background_colour
+    if branding.background_image:
+        document["backgroundImageUrl"] = absolute(branding.background_image.url)
+    if branding.logo:
+        document["logoImageUrl"] = absolute(branding.logo.url)
+    if branding.support_url:
+        document["supportUrl"] = branding.support_url
+    return document
+
+
+@dataclass(frozen=True)
+class Served:
+    body: bytes
+    etag: str
+    origin: str
+
+
+def _cache_key(deployment_slug: str) -> str:
+    return f"branding-doc:{deployment_slug}"
+
+
+def served_document(deployment_slug: str) -> Served | None:
+    """The branding document as served, from the cache; the database is read once per change, not per join."""
+    served: Served | None = cache.get(_cache_key(deployment_slug))
+    if served is not None:
+        return served
+    deployment = (
+        JitsiDeployment.objects.select_related("tenant", "tenant__branding")
+        .filter(slug=deployment_slug, tenant__is_active=True)
+        .first()
+    )
+    if deployment is None:
+        return None
+    tenant = deployment.tenant
+    branding = getattr(tenant, "branding", None)
+    body = json.dumps(jitsi_document(tenant, branding), sort_keys=True).encode()
+    served = Served(
+        body=body, etag=f'"{hashlib.sha256(body).hexdigest()[:32]}"', origin=origin_of(deployment.base_url)
+    )
+    cache.set(_cache_key(deployment_slug), served, CACHE_SECONDS)
+    return served
+
+
+def forget_document(tenant: Tenant) -> None:
+    deployment = JitsiDeployment.objects.filter(tenant=tenant).values_list("slug", flat=True).first()
+    if deployment:
+        cache.delete(_cache_key(deployment))
+    cache.delete(f"branding:{tenant.pk}")
+
+
+def origin_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def branding_for_pages(tenant: Tenant) -> dict[str, Any] | None:
+    """What templates need to brand a page, cached per tenant (every portal page of the tenant asks)."""
+    key = f"branding:{tenant.pk}"
+    found = cache.get(key)
+    if found is not None:
+        return found or None
+    branding = Branding.objects.filter(tenant=tenant).first()
+    value: dict[str, Any] = {}
+    if branding is not None:
+        value = {
+            "primary": branding.primary_colour,
+            "background": branding.background_colour,
+            "logo_url": branding.logo.url if branding.logo else "",
+            "background_url": branding.background_image.url if branding.background_image else "",
+            "welcome_html": render_welcome(branding.welcome_text),
+            "support_url": branding.support_url,
+        }
+    cache.set(key, value, CACHE_SECONDS)
+    return value or None

@@ -1,0 +1,96 @@
+"""Forms of the institution admin console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext_lazy as _
+
+from tenants.branding import ImageRefused, check_image
+from tenants.models import Branding, Membership
+
+IMAGE_TYPES = "image/png,image/jpeg,image/webp"
+
+
+class BrandingForm(forms.ModelForm):
+    remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
+    remove_background_image = forms.BooleanField(label=_("Remove the background image"), required=False)
+    # Plain file fields, so that our own check (format, size, no SVG) gives the message, not a generic one.
+    logo = forms.FileField(
+        label=_("logo"), required=False, widget=forms.ClearableFileInput(attrs={"accept": IMAGE_TYPES})
+    )
+    background_image = forms.FileField(
+        label=_("background image"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": IMAGE_TYPES}),
+    )
+    support_url = forms.URLField(
+        label=_("support page"), required=False, assume_scheme="https", max_length=200
+    )
+
+    class Meta:
+        model = Branding
+        fields = [
+            "logo",
+            "background_image",
+            "primary_colour",
+            "background_colour",
+            "welcome_text",
+            "support_url",
+            "default_language",
+        ]
+        widgets = {
+            "primary_colour": forms.TextInput(attrs={"type": "color"}),
+            "background_colour": forms.TextInput(attrs={"type": "color"}),
+            "welcome_text": forms.Textarea(attrs={"rows": 5}),
+        }
+
+    def _clean_image(self, field: str) -> Any:
+        upload = self.cleaned_data.get(field)
+        if isinstance(upload, UploadedFile):
+            try:
+                check_image(upload)
+            except ImageRefused as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return upload
+
+    def clean_logo(self) -> Any:
+        return self._clean_image("logo")
+
+    def clean_background_image(self) -> Any:
+        return self._clean_image("background_image")
+
+    def clean_support_url(self) -> str:
+        url: str = self.cleaned_data.get("support_url", "")
+        if url and not url.startswith("https://"):
+            raise forms.ValidationError(_("Use an https:// address."))
+        return url
+
+    def clean_primary_colour(self) -> str:
+        return str(self.cleaned_data["primary_colour"]).lower()
+
+    def clean_background_colour(self) -> str:
+        return str(self.cleaned_data["background_colour"]).lower()
+
+    def changes(self) -> dict[str, Any]:
+        """The changed values, for tenants.services.change_branding (images only when a new one came)."""
+        data = {name: self.cleaned_data[name] for name in self.Meta.fields if name in self.changed_data}
+        for image in ("logo", "background_image"):
+            if self.cleaned_data.get(f"remove_{image}") or data.get(image) is False:
+                data[image] = ""
+            elif image in data and not isinstance(data[image], UploadedFile):
+                data.pop(image)
+        return data
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+
+
+class MemberSearchForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    role = forms.ChoiceField(
+        label=_("Role"), required=False, choices=[("", _("Any role")), *Membership.Role.choices]
+    )
