@@ -19,15 +19,15 @@ class BrandingForm(forms.ModelForm):
     remove_background_image = forms.BooleanField(label=_("Remove the background image"), required=False)
     # Plain file fields, so that our own check (format, size, no SVG) gives the message, not a generic one.
     logo = forms.FileField(
-        label=_("logo"), required=False, widget=forms.ClearableFileInput(attrs={"accept": IMAGE_TYPES})
+        label=_("Logo"), required=False, widget=forms.ClearableFileInput(attrs={"accept": IMAGE_TYPES})
     )
     background_image = forms.FileField(
-        label=_("background image"),
+        label=_("Background image"),
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": IMAGE_TYPES}),
     )
     support_url = forms.URLField(
-        label=_("support page"), required=False, assume_scheme="https", max_length=200
+        label=_("Support page"), required=False, assume_scheme="https", max_length=200
     )
 
     class Meta:
