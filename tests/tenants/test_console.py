@@ -132,3 +132,22 @@ def test_rotating_event_secret_shows_it_once_and_audits(client, admin_user, tena
     assert after in response.content.decode()
     assert after not in client.get("/uzh/manage/deployment/").content.decode()
     assert AuditEntry.objects.filter(action="deployment.event_secret_rotated", actor=admin_user).exists()
+
+
+def test_django_admin_shows_a_tenant_admin_only_their_tenant(
+    client, admin_user, tenant, other_tenant, outsider
+):
+    from django.contrib.auth.models import Permission
+
+    admin_user.is_staff = True
+    admin_user.save(update_fields=["is_staff"])
+    admin_user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_membership", "view_tenant", "view_auditentry"])
+    )
+    client.force_login(admin_user)
+    page = client.get("/admin/tenants/membership/").content.decode()
+    assert "outsider" not in page and "tadmin" in page
+    tenants_page = client.get("/admin/tenants/tenant/").content.decode()
+    assert "University of Zurich" in tenants_page and "ETH Zurich" not in tenants_page
+    other_membership = other_tenant.memberships.get()
+    assert client.get(f"/admin/tenants/membership/{other_membership.pk}/change/").status_code == 302
