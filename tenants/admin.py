@@ -24,7 +24,7 @@ from tenants.models import (
 def administered_tenant_ids(request: HttpRequest) -> list[int]:
     return list(
         Membership.objects.filter(
-            user=request.user, role=Membership.Role.ADMIN, is_blocked=False
+            user_id=request.user.pk, role=Membership.Role.ADMIN, is_blocked=False
         ).values_list("tenant_id", flat=True)
     )
 
