@@ -22,11 +22,10 @@ from tenants.models import (
 
 
 def administered_tenant_ids(request: HttpRequest) -> list[int]:
-    return list(
-        Membership.objects.filter(
-            user_id=request.user.pk, role=Membership.Role.ADMIN, is_blocked=False
-        ).values_list("tenant_id", flat=True)
-    )
+    if not request.user.is_authenticated:
+        return []
+    admin_of = Membership.objects.filter(user=request.user, role=Membership.Role.ADMIN, is_blocked=False)
+    return list(admin_of.values_list("tenant_id", flat=True))
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
