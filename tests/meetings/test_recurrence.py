@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meetings import recurrence, services
 from meetings.schedule import join_window
@@ -213,3 +215,45 @@ def test_join_window_of_two_series_takes_the_earliest_opening(room):
     make_series(room, first_date=date(2026, 3, 4), weekdays=[2], start_time=time(8, 0), count=2)  # Wed 08:00
     window = join_window(room, utc(2026, 3, 2, 12, 0))
     assert window.opens_at == utc(2026, 3, 4, 6, 45)
+
+
+# Property: whatever the rule, every lecture starts at the chosen wall-clock time on a chosen weekday ------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    first_date=st.dates(min_value=date(2024, 1, 1), max_value=date(2032, 12, 31)),
+    # Lectures between 06:00 and 22:59: never in the 02:00-03:00 hour the clocks skip or repeat.
+    start_time=st.builds(time, st.integers(6, 22), st.sampled_from([0, 15, 30, 45])),
+    weekdays=st.sets(st.integers(0, 6), max_size=7),
+    interval=st.integers(1, 4),
+    count=st.integers(1, 80),
+    time_zone=st.sampled_from(["Europe/Zurich", "America/New_York", "Australia/Sydney", "UTC"]),
+)
+def test_wall_clock_time_and_weekdays_hold_for_any_rule(
+    first_date, start_time, weekdays, interval, count, time_zone
+):
+    from meetings.models import LectureSeries
+
+    series = LectureSeries(
+        first_date=first_date,
+        start_time=start_time,
+        duration_minutes=90,
+        interval_weeks=interval,
+        weekdays=sorted(weekdays),
+        count=count,
+        time_zone=time_zone,
+    )
+    tz = ZoneInfo(time_zone)
+    starts = list(recurrence.rule_starts(series))
+    assert len(starts) == count
+    assert starts == sorted(set(starts))
+    allowed = weekdays or {first_date.weekday()}
+    first_monday = first_date - timedelta(days=first_date.weekday())
+    for start in starts:
+        local = start.astimezone(tz)
+        assert local.time() == start_time
+        assert local.weekday() in allowed
+        assert local.date() >= first_date
+        weeks = (local.date() - first_monday).days // 7
+        assert weeks % interval == 0
