@@ -392,3 +392,30 @@ def test_invitees_by_email(client, room, host, member):
     assert client.post(url, {"action": "remove_invitee", "person": "not-a-uuid"}).status_code == 404
     assert client.post(url, {"action": "unknown"}).status_code == 400
     assert room.invitees.count() == 1
+
+
+# Admin -----------------------------------------------------------------------------------------
+
+
+def test_admin_lists_rooms_read_only_and_archives_through_the_service(client, room, tenant):
+    operator = UserFactory(username="operator", is_staff=True, is_superuser=True)
+    make_series(room)
+    client.force_login(operator)
+    for url in (
+        "/admin/meetings/room/",
+        f"/admin/meetings/room/{room.pk}/change/",
+        "/admin/meetings/lectureseries/",
+        "/admin/meetings/occurrencechange/",
+        "/admin/meetings/personalfeed/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert room.series.get().feed_token not in response.content.decode()
+    assert client.get("/admin/meetings/room/add/").status_code == 403
+    response = client.post(
+        "/admin/meetings/room/", {"action": "archive", "_selected_action": [room.pk], "index": 0}
+    )
+    assert response.status_code == 302
+    room.refresh_from_db()
+    assert room.archived
+    assert AuditEntry.objects.filter(tenant=tenant, actor=operator, action="room.archived").exists()
