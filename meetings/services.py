@@ -180,12 +180,21 @@ def transfer_room(*, actor: User, room: Room, email: str, keep_as_co_host: bool 
     return room
 
 
+def _member(room: Room, email: str | None, user: User | None) -> User:
+    """The person named by e-mail (pages) or given directly (API); a member of the room's tenant."""
+    if user is None:
+        return member_by_email(room.tenant, email or "")
+    if not Membership.objects.filter(user=user, tenant=room.tenant, is_blocked=False).exists():
+        raise ValidationError(_("This person is not a member of %(tenant)s.") % {"tenant": room.tenant.name})
+    return user
+
+
 @transaction.atomic
-def add_co_host(*, actor: User, room: Room, email: str) -> User:
+def add_co_host(*, actor: User, room: Room, email: str | None = None, user: User | None = None) -> User:
     """Co-hosts must be members of the room's tenant; they need not be lecturers."""
-    user = member_by_email(room.tenant, email)
+    user = _member(room, email, user)
     if user.pk == room.owner_id:
-        raise ValidationError(_("%(email)s owns this room already.") % {"email": email})
+        raise ValidationError(_("%(email)s owns this room already.") % {"email": user.email})
     room.co_hosts.add(user)
     audit(tenant=room.tenant, actor=actor, action="room.co_host_added", target=room.name, user=user.username)
     return user
@@ -200,8 +209,8 @@ def remove_co_host(*, actor: User, room: Room, user: User) -> None:
 
 
 @transaction.atomic
-def add_invitee(*, actor: User, room: Room, email: str) -> User:
-    user = member_by_email(room.tenant, email)
+def add_invitee(*, actor: User, room: Room, email: str | None = None, user: User | None = None) -> User:
+    user = _member(room, email, user)
     room.invitees.add(user)
     audit(tenant=room.tenant, actor=actor, action="room.invitee_added", target=room.name, user=user.username)
     return user

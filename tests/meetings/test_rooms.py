@@ -419,3 +419,14 @@ def test_admin_lists_rooms_read_only_and_archives_through_the_service(client, ro
     room.refresh_from_db()
     assert room.archived
     assert AuditEntry.objects.filter(tenant=tenant, actor=operator, action="room.archived").exists()
+
+
+def test_co_host_given_directly_must_be_a_member(room, host, member, outsider):
+    from django.core.exceptions import ValidationError
+
+    from meetings import services
+
+    services.add_co_host(actor=host, room=room, user=member)
+    with pytest.raises(ValidationError, match="not a member of University of Zurich"):
+        services.add_co_host(actor=host, room=room, user=outsider)
+    assert list(room.co_hosts.all()) == [member]
