@@ -10,6 +10,7 @@ from icalendar import Calendar
 
 from meetings import recurrence, services
 from meetings.models import Room
+from tenants.middleware import host_map
 from tenants.models import Membership
 from tests.meetings.helpers import make_room, make_series
 
@@ -161,3 +162,27 @@ def test_series_download_for_members_the_room_is_open_to(client, tenant, room, m
     client.force_login(outsider)
     assert client.get(f"/uzh/lectures/{series.code}.ics").status_code == 404
     assert client.get(f"/eth/lectures/{series.code}.ics").status_code == 404
+
+
+def test_feed_query_counts_do_not_grow_with_lectures_or_series(
+    client, tenant, host, django_assert_num_queries
+):
+    rooms = [make_room(host, tenant, title=f"Room {i}") for i in range(3)]
+    series = make_series(rooms[0], first_date=next_monday(), count=5)
+    services.cancel_occurrence(
+        actor=host,
+        series=series,
+        original_start=recurrence.next_occurrences(series, after=datetime.now(UTC), limit=1)[
+            0
+        ].original_start,
+    )
+    for room in rooms[1:]:
+        make_series(room, first_date=next_monday(), count=40)
+    feed = services.ensure_personal_feed(actor=host, tenant=tenant)
+    host_map()  # the middleware's host-name map is cached per process: load it outside the count
+    # tenant, series by token, its changes
+    with django_assert_num_queries(3):
+        assert len(events(client.get(f"/uzh/feeds/{series.feed_token}.ics"))) == 5
+    # tenant, no series with that token, personal feed, the person's series, their changes
+    with django_assert_num_queries(5):
+        assert len(events(client.get(f"/uzh/feeds/{feed.token}.ics"))) == 85
