@@ -93,6 +93,8 @@ class RoomCreateForm(RoomSettingsForm):
         room_name_validator(name)
         if len(name) < 3:
             raise ValidationError(_("A public name needs at least 3 characters."))
+        if name in services.RESERVED_ROOM_NAMES:
+            raise ValidationError(_("“%(name)s” is used by the portal itself.") % {"name": name})
         if Room.objects.filter(tenant=self.tenant, name=name).exists():
             raise ValidationError(_("The name “%(name)s” is already taken.") % {"name": name})
         return name

@@ -37,6 +37,8 @@ ROOM_FIELDS = (
     "allow_livestreaming",
     "allow_participant_screen_sharing",
 )
+# Path segments under rooms/ that are pages, not rooms.
+RESERVED_ROOM_NAMES = frozenset({"new"})
 SERIES_FIELDS = (
     "title",
     "first_date",
@@ -92,6 +94,8 @@ def create_room(*, actor: User, tenant: Tenant, title: str, public_name: str = "
         raise TypeError(f"unknown room fields: {sorted(unknown)}")
     if public_name:
         room_name_validator(public_name)
+        if public_name in RESERVED_ROOM_NAMES:
+            raise ValidationError(_("“%(name)s” is used by the portal itself.") % {"name": public_name})
         if Room.objects.filter(tenant=tenant, name=public_name).exists():
             raise ValidationError(_("The name “%(name)s” is already taken.") % {"name": public_name})
     for _attempt in range(5):
@@ -229,6 +233,9 @@ def remove_invitee(*, actor: User, room: Room, user: User) -> None:
 
 def _check_series(series: LectureSeries) -> None:
     series.full_clean(exclude=["tenant", "room", "created_by"], validate_constraints=False)
+    weekdays = series.weekdays
+    if not isinstance(weekdays, list) or any(type(d) is not int or not 0 <= d <= 6 for d in weekdays):
+        raise ValidationError({"weekdays": _("Weekdays are numbers from 0 (Monday) to 6 (Sunday).")})
     if series.until and series.until < series.first_date:
         raise ValidationError({"until": _("The last date must not be before the first lecture.")})
     if series.until and series.count:

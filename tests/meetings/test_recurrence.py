@@ -257,3 +257,14 @@ def test_wall_clock_time_and_weekdays_hold_for_any_rule(
         assert local.date() >= first_date
         weeks = (local.date() - first_monday).days // 7
         assert weeks % interval == 0
+
+
+@pytest.mark.parametrize("weekdays", [[7], [-1], ["0"], [1.5], "0"])
+def test_service_refuses_bad_weekdays(room, weekdays):
+    from django.core.exceptions import ValidationError
+
+    from meetings.models import LectureSeries
+
+    with pytest.raises(ValidationError):
+        make_series(room, weekdays=weekdays)
+    assert not LectureSeries.objects.exists()

@@ -84,6 +84,7 @@ def test_host_may_pick_a_public_name(client, host):
         (room_data(public_name="-office"), "public_name", "Use lowercase letters, digits and hyphens"),
         (room_data(public_name="b\u00fcro"), "public_name", "Use lowercase letters, digits and hyphens"),
         (room_data(public_name="ab"), "public_name", "at least 3 characters"),
+        (room_data(public_name="new"), "public_name", "“new” is used by the portal itself."),
         (room_data(public_name="x" * 101), "public_name", "at most 100 characters"),
     ],
 )
