@@ -434,3 +434,11 @@ def test_co_host_given_directly_must_be_a_member(room, host, member, outsider):
     with pytest.raises(ValidationError, match="not a member of University of Zurich"):
         services.add_co_host(actor=host, room=room, user=outsider)
     assert list(room.co_hosts.all()) == [member]
+
+
+def test_share_page_escapes_a_title_with_markup(client, tenant, host):
+    room = make_room(host, tenant, title="<script>alert(1)</script>")
+    client.force_login(host)
+    content = client.get(f"/uzh/rooms/{room.name}/share/").content.decode()
+    assert "<script>alert(1)" not in content
+    assert "<title>&lt;script&gt;alert(1)&lt;/script&gt;</title>" in content
