@@ -52,17 +52,26 @@ def test_series_feed_lists_lectures_with_local_times_and_join_link(client, room)
     assert len({str(e["uid"]) for e in found}) == 3
 
 
+def next_clock_change() -> date:
+    """The next last Sunday of March or October at least three weeks ahead (within the feed's range)."""
+    candidates = []
+    for year in (date.today().year, date.today().year + 1):
+        for month in (3, 10):
+            last = date(year, month, 31)
+            candidates.append(last - timedelta(days=(last.weekday() + 1) % 7))
+    return min(d for d in candidates if d > date.today() + timedelta(days=21))
+
+
 def test_feed_keeps_wall_clock_time_across_the_clock_change(client, room):
-    # Fixed dates in the past would fall out of the feed: pin "now" by a series a year ahead instead.
-    year = date.today().year + 1
-    first = date(year, 10, 1)
-    first += timedelta(days=(0 - first.weekday()) % 7)  # the first Monday of October
-    series = make_series(room, first_date=first, count=6)
+    change = next_clock_change()
+    assert change.weekday() == 6
+    series = make_series(room, first_date=change - timedelta(days=13), count=4)  # two Mondays each side
     found = events(client.get(f"/uzh/feeds/{series.feed_token}.ics"))
     local = [e.decoded("dtstart").astimezone(ZURICH) for e in found]
+    assert len(local) == 4
     assert {d.time() for d in local} == {time(10, 15)}
-    offsets = {d.utcoffset() for d in local}
-    assert offsets == {timedelta(hours=2), timedelta(hours=1)}
+    assert {d.utcoffset() for d in local} == {timedelta(hours=2), timedelta(hours=1)}
+    assert local[1].utcoffset() != local[2].utcoffset()
 
 
 def test_cancelled_and_moved_lectures_in_the_feed(client, room, host):
