@@ -24,6 +24,7 @@ install: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
 	$(DEV_ENV) $(PY) manage.py seed_demo
+	$(DEV_ENV) $(PY) manage.py seed_demo_rooms
 	$(DEV_ENV) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) portal.asgi:application
 
 test: $(VENV)/.installed

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Tenant
+
+BASE32_LOWER = "abcdefghijklmnopqrstuvwxyz234567"
+MAX_OCCURRENCES = 200
 
 room_name_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$",
@@ -65,3 +70,129 @@ class Room(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def join_path(self) -> str:
+        """The join page (served by meetings:join); a path so it works on the tenant's own host too."""
+        return f"/{self.tenant.slug}/r/{self.name}/"
+
+
+def new_code(length: int = 10) -> str:
+    """An unguessable lowercase base32 code: URL- and Jitsi-safe, case-insensitive."""
+    return "".join(secrets.choice(BASE32_LOWER) for _ in range(length))
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class LectureSeries(models.Model):
+    """Recurring lectures in one room: weekly (every n weeks) on given weekdays, until a date or a count.
+
+    Times are wall-clock times in `time_zone`, so 10:15 stays 10:15 across the clock changes."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="lecture_series")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="series")
+    # Opaque code for URLs: never a sequential id (DESIGN: tenant isolation).
+    code = models.CharField(max_length=16, default=new_code, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    first_date = models.DateField(_("first lecture"))
+    start_time = models.TimeField(_("starts at"))
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"), validators=[MinValueValidator(5), MaxValueValidator(600)]
+    )
+    interval_weeks = models.PositiveSmallIntegerField(
+        _("every n weeks"), default=1, validators=[MinValueValidator(1), MaxValueValidator(52)]
+    )
+    # Python weekday numbers (Monday = 0); empty means the weekday of the first lecture.
+    weekdays = models.JSONField(_("weekdays"), default=list, blank=True)
+    until = models.DateField(_("last possible date"), null=True, blank=True)
+    count = models.PositiveSmallIntegerField(
+        _("number of lectures"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_OCCURRENCES)],
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64)
+    join_opens_minutes = models.PositiveSmallIntegerField(
+        _("room opens (minutes before start)"), default=15, validators=[MaxValueValidator(240)]
+    )
+    grace_minutes = models.PositiveSmallIntegerField(
+        _("room stays open (minutes after end)"), default=15, validators=[MaxValueValidator(240)]
+    )
+    # Secret of the subscribable feed of this series; rotating it makes the old URL answer 404.
+    feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
+    # Bumped on every change: the SEQUENCE of the feed's events, so calendar clients take updates.
+    revision = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["first_date", "start_time"]
+        verbose_name = _("lecture series")
+        verbose_name_plural = _("lecture series")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="series_code_unique_per_tenant"),
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__gte=5, duration_minutes__lte=600),
+                name="series_duration_5_to_600",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(count__isnull=True) | models.Q(count__gte=1, count__lte=MAX_OCCURRENCES),
+                name="series_count_1_to_200",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class OccurrenceChange(models.Model):
+    """One lecture of a series cancelled or moved; keyed by the lecture's original start (UTC)."""
+
+    class Kind(models.TextChoices):
+        CANCELLED = "cancelled", _("Cancelled")
+        MOVED = "moved", _("Moved")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    series = models.ForeignKey(LectureSeries, on_delete=models.CASCADE, related_name="changes")
+    original_start = models.DateTimeField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    new_start = models.DateTimeField(null=True, blank=True)
+    new_duration_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(5), MaxValueValidator(600)]
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["original_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["series", "original_start"], name="one_change_per_lecture"),
+            models.CheckConstraint(
+                condition=models.Q(kind="cancelled") | models.Q(new_start__isnull=False),
+                name="moved_lecture_has_new_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series} {self.original_start:%Y-%m-%d %H:%M} {self.kind}"
+
+
+class PersonalFeed(models.Model):
+    """A person's subscribable calendar of the lectures they host or are invited to, in one tenant."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lecture_feeds")
+    token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="one_personal_feed_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"feed of {self.user} in {self.tenant}"

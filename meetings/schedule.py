@@ -1,11 +1,12 @@
-"""When a room may be entered: the join window of its lecture series (to be completed by the series work)."""
+"""When a room may be entered: the join window of its lecture series."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from meetings.models import Room
+from meetings import recurrence
+from meetings.models import LectureSeries, Room
 
 
 @dataclass(frozen=True)
@@ -16,5 +17,28 @@ class JoinWindow:
 
 
 def join_window(room: Room, now: datetime) -> JoinWindow:
-    """Rooms without a lecture series are always open."""
-    return JoinWindow(is_open=True)
+    """Open from N minutes before a lecture until its end plus grace; rooms without a series are always open.
+
+    When a room has series but none of them has a lecture left, it stays closed (opens_at None): the host
+    ends the series (deletes it) to make the room an always-open room again."""
+    series_list = list(LectureSeries.objects.filter(room=room).prefetch_related("changes"))
+    if not series_list:
+        return JoinWindow(is_open=True)
+    # Look back far enough to catch a long lecture (or a moved one) still running plus its grace.
+    lookback = timedelta(minutes=600 + 240)
+    current: list[recurrence.Occurrence] = []
+    upcoming: list[recurrence.Occurrence] = []
+    for series in series_list:
+        # Within the look-back at most a few lectures end; a handful reaches the next opening.
+        for occ in recurrence.next_occurrences(
+            series, after=now - lookback, limit=5, include_cancelled=False
+        ):
+            if occ.opens_at <= now < occ.closes_at:
+                current.append(occ)
+            elif occ.opens_at > now:
+                upcoming.append(occ)
+    if current:
+        return JoinWindow(is_open=True, closes_at=max(o.closes_at for o in current))
+    if upcoming:
+        return JoinWindow(is_open=False, opens_at=min(o.opens_at for o in upcoming))
+    return JoinWindow(is_open=False)

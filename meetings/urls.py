@@ -2,7 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from django.urls import path
+
+from meetings import views
 
 app_name = "meetings"
-urlpatterns: list[Any] = []
+
+_series = "rooms/<str:name>/series/<str:code>/"
+_lecture = _series + "lectures/<str:key>/"
+
+urlpatterns = [
+    path("rooms/", views.room_list, name="room_list"),
+    path("rooms/new/", views.room_create, name="room_create"),
+    path("rooms/<str:name>/", views.room_detail, name="room_detail"),
+    path("rooms/<str:name>/edit/", views.room_edit, name="room_edit"),
+    path("rooms/<str:name>/share/", views.room_share, name="room_share"),
+    path("rooms/<str:name>/people/", views.room_people, name="room_people"),
+    path("rooms/<str:name>/archive/", views.room_archive, name="room_archive"),
+    path("rooms/<str:name>/transfer/", views.room_transfer, name="room_transfer"),
+    path("rooms/<str:name>/series/new/", views.series_create, name="series_create"),
+    path(_series, views.series_detail, name="series_detail"),
+    path(_series + "edit/", views.series_edit, name="series_edit"),
+    path(_series + "delete/", views.series_delete, name="series_delete"),
+    path(_series + "rotate-feed/", views.series_rotate_feed, name="series_rotate_feed"),
+    path(_lecture + "cancel/", views.lecture_cancel, name="lecture_cancel"),
+    path(_lecture + "move/", views.lecture_move, name="lecture_move"),
+    path(_lecture + "restore/", views.lecture_restore, name="lecture_restore"),
+    path("lectures/", views.my_lectures, name="my_lectures"),
+    path("lectures/feed/rotate/", views.personal_feed_rotate, name="personal_feed_rotate"),
+    path("lectures/<str:code>.ics", views.series_ics, name="series_ics"),
+    path("feeds/<str:token>.ics", views.feed, name="feed"),
+]

@@ -1,0 +1,110 @@
+"""Access helpers for room pages: one query by tenant and person; 404 for "missing" and "not yours"."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, cast
+
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from meetings.models import LectureSeries, Room
+from tenants.access import membership_of, refusal
+from tenants.models import Tenant, User
+
+
+def _tenant_page(need_host: bool) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                from django.contrib.auth.views import redirect_to_login
+
+                return redirect_to_login(request.get_full_path())
+            membership = membership_of(request.user, request.tenant)  # type: ignore[attr-defined]
+            if membership is None:
+                # People of other institutions learn nothing about this one's rooms: not even that they exist.
+                raise Http404(_("No such page."))
+            if need_host and not membership.may_host:
+                return refusal(
+                    request,
+                    title=_("For lecturers only"),
+                    message=_("Only hosts and administrators of %(tenant)s can manage rooms.")
+                    % {"tenant": request.tenant.name},  # type: ignore[attr-defined]
+                )
+            request.membership = membership  # type: ignore[attr-defined]
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+host_required = _tenant_page(need_host=True)
+tenant_member_required = _tenant_page(need_host=False)
+
+
+def hosted_rooms(tenant: Tenant, user: User) -> Any:
+    """Rooms of `tenant` the user owns or co-hosts (a subquery keeps rows unique without DISTINCT)."""
+    co_hosted = Room.co_hosts.through.objects.filter(user_id=user.pk).values("room_id")
+    return Room.objects.filter(Q(owner=user) | Q(pk__in=co_hosted), tenant=tenant)
+
+
+def get_room_for_host(request: HttpRequest, name: str) -> Room:
+    """An active room of request.tenant that request.user owns or co-hosts; 404 otherwise."""
+    room = (
+        hosted_rooms(request.tenant, request.user)  # type: ignore[attr-defined, arg-type]
+        .filter(name=name, archived=False)
+        .select_related("owner", "tenant")
+        .first()
+    )
+    if room is None:
+        raise Http404(_("No such room."))
+    return room
+
+
+def get_room_for_owner(request: HttpRequest, name: str) -> Room:
+    """Owner-only actions (co-hosts, archive, transfer) look rooms up by owner."""
+    room = (
+        Room.objects.filter(tenant=request.tenant, owner=request.user, name=name, archived=False)  # type: ignore[attr-defined, misc]
+        .select_related("owner", "tenant")
+        .first()
+    )
+    if room is None:
+        raise Http404(_("No such room."))
+    return room
+
+
+def get_series_for_host(request: HttpRequest, name: str, code: str) -> LectureSeries:
+    user = cast(User, request.user)  # the decorators above ran: signed in
+    co_hosted = Room.co_hosts.through.objects.filter(user_id=user.pk).values("room_id")
+    series = (
+        LectureSeries.objects.filter(
+            Q(room__owner=user) | Q(room__in=co_hosted),
+            tenant=request.tenant,  # type: ignore[attr-defined]
+            room__tenant=request.tenant,  # type: ignore[attr-defined]
+            room__name=name,
+            room__archived=False,
+            code=code,
+        )
+        .select_related("room", "room__tenant", "tenant")
+        .first()
+    )
+    if series is None:
+        raise Http404(_("No such lecture series."))
+    return series
+
+
+def rooms_open_to(tenant: Tenant, user: User) -> Any:
+    """Active rooms of `tenant` listed to a member: tenant-wide ones and those they host or are invited to.
+
+    Link-only and invite rooms are unlisted for everybody else."""
+    co_hosted = Room.co_hosts.through.objects.filter(user_id=user.pk).values("room_id")
+    invited = Room.invitees.through.objects.filter(user_id=user.pk).values("room_id")
+    return Room.objects.filter(
+        Q(access=Room.Access.TENANT) | Q(owner=user) | Q(pk__in=co_hosted) | Q(pk__in=invited),
+        tenant=tenant,
+        archived=False,
+    )

@@ -1,0 +1,475 @@
+"""Room, lecture-series and calendar pages of a tenant. Thin: parse, check access, call a service, respond."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any, cast
+
+import segno
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from meetings import feeds, recurrence, services
+from meetings.forms import (
+    CancelForm,
+    MoveForm,
+    PersonForm,
+    RoomCreateForm,
+    RoomEditForm,
+    SeriesForm,
+    TransferForm,
+)
+from meetings.lookups import (
+    get_room_for_host,
+    get_room_for_owner,
+    get_series_for_host,
+    host_required,
+    hosted_rooms,
+    rooms_open_to,
+    tenant_member_required,
+)
+from meetings.models import LectureSeries, OccurrenceChange, PersonalFeed
+from tenants.models import Tenant, User
+
+UPCOMING_DAYS = 14
+
+
+def _tenant(request: HttpRequest) -> Tenant:
+    return cast(Tenant, request.tenant)  # type: ignore[attr-defined]
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _url(request: HttpRequest, route: str, /, **kwargs: Any) -> str:
+    return reverse(f"meetings:{route}", kwargs={"tenant": _tenant(request).slug, **kwargs})
+
+
+def _form_error(form: Form, error: ValidationError) -> None:
+    """A service refused what the form let through (e.g. a race): show it on the form, write nothing."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _with_changes() -> Prefetch[Any]:
+    return Prefetch("changes", queryset=OccurrenceChange.objects.all())
+
+
+# Hosts: rooms ----------------------------------------------------------------------------------
+
+
+@host_required
+def room_list(request: HttpRequest) -> HttpResponse:
+    rooms = (
+        hosted_rooms(_tenant(request), _user(request))
+        .filter(archived=False)
+        .select_related("owner", "tenant")
+        .order_by("title", "name")
+    )
+    return render(request, "meetings/room_list.html", {"rooms": rooms})
+
+
+@host_required
+def room_create(request: HttpRequest) -> HttpResponse:
+    form = RoomCreateForm(request.POST or None, tenant=_tenant(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            room = services.create_room(
+                actor=_user(request),
+                tenant=_tenant(request),
+                public_name=form.cleaned_data["public_name"],
+                **form.settings(),
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("Room “%(title)s” created.") % {"title": room.title})
+            return redirect(_url(request, "room_share", name=room.name))
+    return render(request, "meetings/room_form.html", {"form": form, "creating": True})
+
+
+@host_required
+def room_detail(request: HttpRequest, name: str) -> HttpResponse:
+    room = get_room_for_host(request, name)
+    now = timezone.now()
+    series_list = list(LectureSeries.objects.filter(room=room).prefetch_related(_with_changes()))
+    rows = [
+        (s, recurrence.next_occurrences(s, after=now, limit=3, include_cancelled=True)) for s in series_list
+    ]
+    context = {
+        "room": room,
+        "series_rows": rows,
+        "co_hosts": room.co_hosts.order_by("last_name", "first_name"),
+        "is_owner": room.owner_id == request.user.pk,
+        "join_url": request.build_absolute_uri(room.join_path),
+    }
+    return render(request, "meetings/room_detail.html", context)
+
+
+@host_required
+def room_edit(request: HttpRequest, name: str) -> HttpResponse:
+    room = get_room_for_host(request, name)
+    initial = {f: getattr(room, f) for f in services.ROOM_FIELDS}
+    form = RoomEditForm(request.POST or None, initial=initial, tenant=_tenant(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_room(
+                actor=_user(request),
+                room=room,
+                access_code=form.cleaned_data["access_code"] or None,
+                clear_access_code=form.cleaned_data["clear_access_code"],
+                **form.settings(),
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("Room settings saved."))
+            return redirect(_url(request, "room_detail", name=room.name))
+    return render(request, "meetings/room_form.html", {"form": form, "room": room, "creating": False})
+
+
+@host_required
+def room_share(request: HttpRequest, name: str) -> HttpResponse:
+    room = get_room_for_host(request, name)
+    join_url = request.build_absolute_uri(room.join_path)
+    # segno writes a self-contained SVG and escapes the title (a test pins that), so it may go in unescaped.
+    qr_svg = mark_safe(segno.make(join_url, error="m").svg_inline(scale=5, title=room.title))  # noqa: S308
+    series_feeds = [
+        (s, request.build_absolute_uri(_url(request, "feed", token=s.feed_token)))
+        for s in LectureSeries.objects.filter(room=room)
+    ]
+    context = {"room": room, "join_url": join_url, "qr_svg": qr_svg, "series_feeds": series_feeds}
+    return render(request, "meetings/room_share.html", context)
+
+
+@host_required
+def room_people(request: HttpRequest, name: str) -> HttpResponse:
+    """Co-hosts and invitees of a room, added by the e-mail address of a member of the tenant."""
+    room = get_room_for_owner(request, name)
+    co_host_form = PersonForm(prefix="co_host", tenant=_tenant(request))
+    invitee_form = PersonForm(prefix="invitee", tenant=_tenant(request))
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        actor = _user(request)
+        if action in {"add_co_host", "add_invitee"}:
+            prefix = "co_host" if action == "add_co_host" else "invitee"
+            form = PersonForm(request.POST, prefix=prefix, tenant=_tenant(request))
+            if form.is_valid():
+                add = services.add_co_host if action == "add_co_host" else services.add_invitee
+                try:
+                    person = add(actor=actor, room=room, email=form.cleaned_data["email"])
+                except ValidationError as error:
+                    _form_error(form, error)
+                else:
+                    messages.success(request, _("%(name)s added.") % {"name": person.get_display_name()})
+                    return redirect(_url(request, "room_people", name=room.name))
+            if action == "add_co_host":
+                co_host_form = form
+            else:
+                invitee_form = form
+        elif action in {"remove_co_host", "remove_invitee"}:
+            related = room.co_hosts if action == "remove_co_host" else room.invitees
+            public_id = request.POST.get("person", "")
+            removed = related.filter(public_id=public_id).first() if _is_uuid(public_id) else None
+            if removed is None:
+                raise Http404(_("No such person in this room."))
+            remove = services.remove_co_host if action == "remove_co_host" else services.remove_invitee
+            remove(actor=actor, room=room, user=removed)
+            messages.success(request, _("%(name)s removed.") % {"name": removed.get_display_name()})
+            return redirect(_url(request, "room_people", name=room.name))
+        else:
+            return HttpResponse(_("Unknown action."), status=400)
+    context = {
+        "room": room,
+        "co_hosts": room.co_hosts.order_by("last_name", "first_name"),
+        "invitees": room.invitees.order_by("last_name", "first_name"),
+        "co_host_form": co_host_form,
+        "invitee_form": invitee_form,
+    }
+    return render(request, "meetings/room_people.html", context)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@host_required
+def room_archive(request: HttpRequest, name: str) -> HttpResponse:
+    room = get_room_for_owner(request, name)
+    if request.method == "POST":
+        services.archive_room(actor=_user(request), room=room)
+        messages.success(
+            request, _("Room “%(title)s” archived: its link no longer works.") % {"title": room.title}
+        )
+        return redirect(_url(request, "room_list"))
+    return render(request, "meetings/room_archive.html", {"room": room})
+
+
+@host_required
+def room_transfer(request: HttpRequest, name: str) -> HttpResponse:
+    room = get_room_for_owner(request, name)
+    form = TransferForm(request.POST or None, room=room)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.transfer_room(
+                actor=_user(request),
+                room=room,
+                email=form.cleaned_data["email"],
+                keep_as_co_host=form.cleaned_data["keep_as_co_host"],
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(
+                request, _("Room handed over to %(email)s.") % {"email": form.cleaned_data["email"]}
+            )
+            if form.cleaned_data["keep_as_co_host"]:
+                return redirect(_url(request, "room_detail", name=room.name))
+            return redirect(_url(request, "room_list"))
+    return render(request, "meetings/room_transfer.html", {"room": room, "form": form})
+
+
+# Hosts: lecture series -------------------------------------------------------------------------
+
+
+@host_required
+def series_create(request: HttpRequest, name: str) -> HttpResponse:
+    room = get_room_for_host(request, name)
+    form = SeriesForm(request.POST or None, tenant=_tenant(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            series = services.schedule_series(actor=_user(request), room=room, **form.series_fields())
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("Lecture series scheduled."))
+            return redirect(_url(request, "series_detail", name=room.name, code=series.code))
+    return render(request, "meetings/series_form.html", {"form": form, "room": room, "creating": True})
+
+
+@host_required
+def series_detail(request: HttpRequest, name: str, code: str) -> HttpResponse:
+    series = get_series_for_host(request, name, code)
+    now = timezone.now()
+    lectures = recurrence.next_occurrences(series, after=now, limit=200, include_cancelled=True)
+    feed_url = request.build_absolute_uri(_url(request, "feed", token=series.feed_token))
+    context = {"series": series, "room": series.room, "lectures": lectures, "feed_url": feed_url}
+    return render(request, "meetings/series_detail.html", context)
+
+
+@host_required
+def series_edit(request: HttpRequest, name: str, code: str) -> HttpResponse:
+    series = get_series_for_host(request, name, code)
+    initial = {f: getattr(series, f) for f in services.SERIES_FIELDS}
+    form = SeriesForm(request.POST or None, initial=initial, tenant=_tenant(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.change_series(actor=_user(request), series=series, **form.series_fields())
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("Lecture series changed."))
+            return redirect(_url(request, "series_detail", name=name, code=code))
+    context = {"form": form, "room": series.room, "series": series, "creating": False}
+    return render(request, "meetings/series_form.html", context)
+
+
+@host_required
+def series_delete(request: HttpRequest, name: str, code: str) -> HttpResponse:
+    series = get_series_for_host(request, name, code)
+    if request.method == "POST":
+        services.delete_series(actor=_user(request), series=series)
+        messages.success(request, _("Lecture series deleted."))
+        return redirect(_url(request, "room_detail", name=name))
+    return render(request, "meetings/series_delete.html", {"series": series, "room": series.room})
+
+
+def _lecture(series: LectureSeries, key: str) -> recurrence.Occurrence:
+    original = recurrence.find_occurrence(series, key)
+    if original is None:
+        raise Http404(_("This series has no such lecture."))
+    length = timedelta(minutes=series.duration_minutes)
+    found = [
+        o
+        for o in recurrence.occurrences(series, start=original - length, end=original + length)
+        if o.original_start == original
+    ]
+    if found:
+        return found[0]
+    return recurrence.Occurrence(series, original, original, original + length)
+
+
+@host_required
+def lecture_cancel(request: HttpRequest, name: str, code: str, key: str) -> HttpResponse:
+    series = get_series_for_host(request, name, code)
+    lecture = _lecture(series, key)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.cancel_occurrence(
+            actor=_user(request),
+            series=series,
+            original_start=lecture.original_start,
+            note=form.cleaned_data["note"],
+        )
+        messages.success(request, _("Lecture cancelled."))
+        return redirect(_url(request, "series_detail", name=name, code=code))
+    context = {"series": series, "room": series.room, "lecture": lecture, "form": form}
+    return render(request, "meetings/lecture_cancel.html", context)
+
+
+@host_required
+def lecture_move(request: HttpRequest, name: str, code: str, key: str) -> HttpResponse:
+    series = get_series_for_host(request, name, code)
+    lecture = _lecture(series, key)
+    local = lecture.local_start()
+    initial = {"new_date": local.date(), "new_time": local.time(), "note": lecture.note}
+    form = MoveForm(request.POST or None, initial=initial, time_zone=series.time_zone)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.move_occurrence(
+                actor=_user(request),
+                series=series,
+                original_start=lecture.original_start,
+                new_date=form.cleaned_data["new_date"],
+                new_time=form.cleaned_data["new_time"],
+                new_duration_minutes=form.cleaned_data["new_duration_minutes"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("Lecture moved."))
+            return redirect(_url(request, "series_detail", name=name, code=code))
+    context = {"series": series, "room": series.room, "lecture": lecture, "form": form}
+    return render(request, "meetings/lecture_move.html", context)
+
+
+@require_POST
+@host_required
+def lecture_restore(request: HttpRequest, name: str, code: str, key: str) -> HttpResponse:
+    series = get_series_for_host(request, name, code)
+    lecture = _lecture(series, key)
+    services.restore_occurrence(actor=_user(request), series=series, original_start=lecture.original_start)
+    messages.success(request, _("The lecture takes place as scheduled."))
+    return redirect(_url(request, "series_detail", name=name, code=code))
+
+
+@require_POST
+@host_required
+def series_rotate_feed(request: HttpRequest, name: str, code: str) -> HttpResponse:
+    series = get_series_for_host(request, name, code)
+    services.rotate_feed_token(actor=_user(request), series=series)
+    messages.success(request, _("New calendar link created; the old one no longer works."))
+    return redirect(_url(request, "series_detail", name=name, code=code))
+
+
+# Members: lectures open to them ----------------------------------------------------------------
+
+
+@tenant_member_required
+def my_lectures(request: HttpRequest) -> HttpResponse:
+    tenant, user = _tenant(request), _user(request)
+    now = timezone.now()
+    rooms = list(rooms_open_to(tenant, user).select_related("tenant").order_by("title", "name"))
+    series_list = list(
+        LectureSeries.objects.filter(room__in=[r.pk for r in rooms], tenant=tenant)
+        .select_related("room", "room__tenant")
+        .prefetch_related(_with_changes())
+    )
+    lectures = recurrence.upcoming(series_list, now=now, days=UPCOMING_DAYS, include_cancelled=True)
+    feed = PersonalFeed.objects.filter(tenant=tenant, user=user).first()
+    context = {
+        "rooms": rooms,
+        "lectures": lectures,
+        "series_list": series_list,
+        "upcoming_days": UPCOMING_DAYS,
+        "personal_feed_url": request.build_absolute_uri(_url(request, "feed", token=feed.token))
+        if feed
+        else "",
+    }
+    return render(request, "meetings/my_lectures.html", context)
+
+
+@require_POST
+@tenant_member_required
+def personal_feed_rotate(request: HttpRequest) -> HttpResponse:
+    had_one = PersonalFeed.objects.filter(tenant=_tenant(request), user=_user(request)).exists()
+    services.rotate_personal_feed(actor=_user(request), tenant=_tenant(request))
+    if had_one:
+        messages.success(request, _("New calendar link created; the old one no longer works."))
+    else:
+        messages.success(request, _("Your calendar link is ready."))
+    return redirect(_url(request, "my_lectures"))
+
+
+@tenant_member_required
+def series_ics(request: HttpRequest, code: str) -> HttpResponse:
+    """Download of one series as .ics, for members to whom its room is open."""
+    tenant = _tenant(request)
+    series = (
+        LectureSeries.objects.filter(tenant=tenant, code=code, room__in=rooms_open_to(tenant, _user(request)))
+        .select_related("room", "room__tenant")
+        .first()
+    )
+    if series is None:
+        raise Http404(_("No such lecture series."))
+    body = feeds.series_feed(series, base_url=_base_url(request), now=timezone.now())
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{series.room.name}-{series.code}.ics"'
+    return response
+
+
+# Calendar feeds (secret URL, no sign-in: calendar apps cannot sign in) ------------------------
+
+
+def feed(request: HttpRequest, token: str) -> HttpResponse:
+    tenant = _tenant(request)
+    now = timezone.now()
+    series = (
+        LectureSeries.objects.filter(tenant=tenant, feed_token=token, room__archived=False)
+        .select_related("room", "room__tenant")
+        .first()
+    )
+    if series is not None:
+        body = feeds.series_feed(series, base_url=_base_url(request), now=now)
+    else:
+        personal = (
+            PersonalFeed.objects.filter(
+                tenant=tenant,
+                token=token,
+                user__is_active=True,
+                # Someone who left the institution (or was blocked) loses the feed with the membership.
+                user__memberships__tenant=tenant,
+                user__memberships__is_blocked=False,
+            )
+            .select_related("user")
+            .first()
+        )
+        if personal is None:
+            raise Http404(_("No such calendar."))
+        body = feeds.person_feed(tenant, personal.user, base_url=_base_url(request), now=now)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def _base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
