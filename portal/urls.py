@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 
 from tenants import branding_views
 from tenants import views as tenant_views
@@ -22,4 +21,4 @@ urlpatterns = [
 ]
 if settings.SERVE_MEDIA:
     # Uploaded logos and backgrounds; behind a reverse proxy set SERVE_MEDIA=0 and let it serve MEDIA_ROOT.
-    urlpatterns.insert(0, re_path(r"^media/(?P<path>.+)$", serve, {"document_root": settings.MEDIA_ROOT}))
+    urlpatterns.insert(0, re_path(r"^media/(?P<path>.+)$", tenant_views.media, name="media"))

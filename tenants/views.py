@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import logout
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from django.views.static import serve
 
 from tenants.access import membership_of
 from tenants.models import Tenant
@@ -29,6 +31,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def media(request: HttpRequest, path: str) -> HttpResponse:
+    """Uploaded branding files, when no reverse proxy serves MEDIA_ROOT (SERVE_MEDIA=1)."""
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
 
 
 @require_POST

@@ -76,3 +76,13 @@ def _fresh_cache():
 
     cache.clear()
     yield
+
+
+def warm_request_caches(tenant) -> None:
+    """Load what every request of a tenant reads from per-process or shared caches (host names, branding),
+    so that pinned query counts measure the page itself."""
+    from tenants.branding import branding_for_pages
+    from tenants.middleware import host_map
+
+    host_map()
+    branding_for_pages(tenant)

@@ -10,8 +10,8 @@ from icalendar import Calendar
 
 from meetings import recurrence, services
 from meetings.models import Room
-from tenants.middleware import host_map
 from tenants.models import Membership
+from tests.conftest import warm_request_caches
 from tests.meetings.helpers import make_room, make_series
 
 pytestmark = pytest.mark.django_db
@@ -188,7 +188,7 @@ def test_feed_query_counts_do_not_grow_with_lectures_or_series(
     for room in rooms[1:]:
         make_series(room, first_date=next_monday(), count=40)
     feed = services.ensure_personal_feed(actor=host, tenant=tenant)
-    host_map()  # the middleware's host-name map is cached per process: load it outside the count
+    warm_request_caches(tenant)  # per-process and shared caches: loaded outside the count
     # tenant, series by token, its changes
     with django_assert_num_queries(3):
         assert len(events(client.get(f"/uzh/feeds/{series.feed_token}.ics"))) == 5

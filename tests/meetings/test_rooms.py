@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.hashers import check_password
 
 from meetings.models import Room
-from tenants.middleware import host_map
 from tenants.models import AuditEntry, Membership
+from tests.conftest import warm_request_caches
 from tests.factories import MembershipFactory, UserFactory
 from tests.meetings.helpers import make_room, make_series
 
@@ -157,13 +157,13 @@ def test_room_list_query_count_does_not_grow_with_rooms(
     client.force_login(host)
     for i in range(3):
         make_room(host, tenant, title=f"Room {i}")
-    host_map()  # the middleware's host-name map is cached per process: load it outside the count
+    warm_request_caches(tenant)  # per-process and shared caches: loaded outside the count
     # session, user, tenant, membership, rooms
     with django_assert_num_queries(5):
         assert client.get("/uzh/rooms/").status_code == 200
     for i in range(5):
         make_room(other_host, tenant, title=f"Co-hosted {i}").co_hosts.add(host)
-    host_map()
+    warm_request_caches(tenant)
     with django_assert_num_queries(5):
         response = client.get("/uzh/rooms/")
     assert len(response.context["rooms"]) == 8

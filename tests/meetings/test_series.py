@@ -9,8 +9,8 @@ import pytest
 
 from meetings import recurrence
 from meetings.models import LectureSeries, OccurrenceChange, Room
-from tenants.middleware import host_map
 from tenants.models import AuditEntry
+from tests.conftest import warm_request_caches
 from tests.meetings.helpers import make_room, make_series
 
 pytestmark = pytest.mark.django_db
@@ -221,7 +221,7 @@ def test_students_page_query_count_is_pinned(client, tenant, host, member, djang
     client.force_login(member)
     for i in range(2):
         soon_series(make_room(host, tenant, title=f"Room {i}"))
-    host_map()  # the middleware's host-name map is cached per process: load it outside the count
+    warm_request_caches(tenant)  # per-process and shared caches: loaded outside the count
     # session, user, tenant, membership, rooms, series, changes (prefetch), personal feed
     with django_assert_num_queries(8):
         response = client.get("/uzh/lectures/")
@@ -236,7 +236,7 @@ def test_students_page_query_count_is_pinned(client, tenant, host, member, djang
                 0
             ].original_start,
         )
-    host_map()
+    warm_request_caches(tenant)
     with django_assert_num_queries(8):
         response = client.get("/uzh/lectures/")
     assert len(response.context["lectures"]) == 10
