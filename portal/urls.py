@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("saml2/", include("tenants.saml_urls")),
     path("accounts/logout/", tenant_views.logout_view, name="logout"),
+    path("api/v1/", include("portal.api_urls")),
     path("", include("meetings.public_urls")),
     path("<slug:tenant>/", include("tenants.urls")),
 ]
