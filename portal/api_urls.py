@@ -15,7 +15,11 @@ from tenants.api import views as tenant_api
 urlpatterns: list[Any] = [
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
-    path("docs/redoc/", SpectacularRedocView.as_view(url_name="api_schema"), name="api_redoc"),
+    path(
+        "docs/redoc/",
+        SpectacularRedocView.as_view(url_name="api_schema", template_name="api/redoc.html"),
+        name="api_redoc",
+    ),
     path("me/", tenant_api.MeView.as_view(), name="api_me"),
     path("tokens/", tenant_api.TokenListView.as_view(), name="api_tokens"),
     path("tokens/<str:prefix>/", tenant_api.TokenDetailView.as_view(), name="api_token"),
@@ -34,4 +38,4 @@ if find_spec("meetings.api.urls") is not None:
     urlpatterns.append(path("", include("meetings.api.urls")))
 
 # Anything else under /api/v1/ answers the JSON 404, not the HTML page.
-urlpatterns.append(re_path(r"^(?P<rest>.*)$", errors.unknown_endpoint, name="api_unknown"))
+urlpatterns.append(re_path(r"^(?P<rest>[\s\S]*)\Z", errors.unknown_endpoint, name="api_unknown"))
