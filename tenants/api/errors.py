@@ -77,6 +77,11 @@ def _describe(exc: exceptions.APIException) -> tuple[str, str, dict[str, list[st
             }
         else:
             message = _("Too many requests. Try again later.")
+    elif isinstance(exc, exceptions.NotAuthenticated):
+        message = _(
+            "Sign in, or send a personal API token as “Authorization: Bearer <token>” "
+            "(create one under your institution's settings: API tokens)."
+        )
     elif isinstance(exc, exceptions.NotFound) and code == "not_found":
         message = _("Not found, or not yours to see.")
     return str(code), message, dict(getattr(exc, "fields", {}) or {})
