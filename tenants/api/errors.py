@@ -73,7 +73,7 @@ def _describe(exc: exceptions.APIException) -> tuple[str, str, dict[str, list[st
         wait: float | None = getattr(exc, "wait", None)
         if wait is not None:
             message = _("Too many requests. Try again in %(seconds)d seconds.") % {
-                "seconds": max(1, round(wait))
+                "seconds": max(1, int(wait))  # as in the Retry-After header DRF sets
             }
         else:
             message = _("Too many requests. Try again later.")
@@ -82,7 +82,7 @@ def _describe(exc: exceptions.APIException) -> tuple[str, str, dict[str, list[st
             "Sign in, or send a personal API token as “Authorization: Bearer <token>” "
             "(create one under your institution's settings: API tokens)."
         )
-    elif isinstance(exc, exceptions.NotFound) and code == "not_found":
+    elif isinstance(exc, exceptions.NotFound) and message == str(exceptions.NotFound.default_detail):
         message = _("Not found, or not yours to see.")
     return str(code), message, dict(getattr(exc, "fields", {}) or {})
 

@@ -109,7 +109,8 @@ def test_outsider_gets_404(room, clients, cohost, index, endpoint, other_tenant)
         assert response.status_code == 201  # created in the outsider's own tenant
         assert Room.objects.get(name=response.json()["name"]).tenant == other_tenant
     else:
-        assert_error(response, 404, "not_found")
+        error = assert_error(response, 404, "not_found")
+        assert "algebra-k3x9" in error["message"]  # names what was asked for, reveals nothing more
     room.refresh_from_db()
     assert (room.title, room.archived, room.co_hosts.count()) == ("Algebra", False, 1)
 

@@ -383,3 +383,28 @@ def test_member_of_no_tenant_is_told_so(db):
         session_client(UserFactory(username="nobody")).get("/api/v1/rooms/"), 403, "not_a_member"
     )
     assert "not a member" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("actor", "scopes"),
+    [
+        ("member", ["join", "rooms:read"]),
+        ("host", ["join", "rooms:read", "rooms:write"]),
+        ("admin_user", ["admin", "join", "rooms:read", "rooms:write"]),
+    ],
+)
+def test_every_role_manages_its_own_tokens_up_to_its_scopes(request, tenant, actor, scopes):
+    person = request.getfixturevalue(actor)
+    client = session_client(person)
+    assert client.get("/api/v1/me/").json()["memberships"][0]["tenant"] == "uzh"
+    created = client.post("/api/v1/tokens/", {"name": "all", "scopes": scopes}, format="json")
+    assert created.status_code == 201 and created.json()["scopes"] == scopes
+    me = bearer_client(created.json()["token"]).get("/api/v1/me/").json()
+    assert me["auth"]["scopes"] == scopes
+    prefix = created.json()["prefix"]
+    assert client.get("/api/v1/tokens/").json()["results"][0]["prefix"] == prefix
+    assert client.get(f"/api/v1/tokens/{prefix}/").json()["is_active"] is True
+    assert client.delete(f"/api/v1/tokens/{prefix}/").status_code == 204
+    assert client.get(f"/api/v1/tokens/{prefix}/").json()["is_active"] is False
+    assert client.delete(f"/api/v1/tokens/{prefix}/").status_code == 204  # revoking twice is harmless
+    assert AuditEntry.objects.filter(action="api_token.revoked", actor=person).count() == 1
