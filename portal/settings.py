@@ -212,6 +212,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "address": env_str("API_RATE_PER_ADDRESS", "1200/min"),
         "token": env_str("API_RATE_PER_TOKEN", "600/min"),
+        "token_failure": env_str("API_RATE_TOKEN_FAILURES", "30/min"),
     },
     # How many reverse proxies put the client address into X-Forwarded-For (0: use REMOTE_ADDR).
     "NUM_PROXIES": env_int("API_NUM_PROXIES", 0),

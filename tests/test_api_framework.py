@@ -229,3 +229,16 @@ def test_schemathesis_with_a_session(settings, host, tenant):
     cookies = {live.SESSION_COOKIE_NAME: session_id, live.CSRF_COOKIE_NAME: csrf}
     succeeded = _run_schemathesis({"X-CSRFToken": csrf}, settings, max_examples=12, cookies=cookies)
     assert {"GET /api/v1/tokens/", "POST /api/v1/tokens/", "POST /api/v1/rooms/"} <= succeeded, succeeded
+
+
+def test_guessing_tokens_is_throttled_per_address(settings, host, tenant):
+    _rates(settings, token_failure="3/min")
+    good = token_for(host, tenant)
+    guesser = bearer_client("aud_0123456789_guess")
+    assert [guesser.get("/api/v1/me/").status_code for _ in range(3)] == [401, 401, 401]
+    # Past the limit even a right token from that address is not looked at: no oracle for guesses.
+    response = bearer_client(good).get("/api/v1/me/")
+    assert_error(response, 429, "throttled")
+    assert int(response["Retry-After"]) >= 1
+    # Other addresses are unaffected; successful requests never count as failures.
+    assert bearer_client(good).get("/api/v1/me/", REMOTE_ADDR="192.0.2.9").status_code == 200

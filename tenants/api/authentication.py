@@ -12,6 +12,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 
 from tenants.api.services import record_token_use, secret_matches, split_token
+from tenants.api.throttling import FailedTokenThrottle
 from tenants.models import ApiToken, User
 
 
@@ -34,7 +35,15 @@ class BearerTokenAuthentication(BaseAuthentication):
             raw = header[1].decode("ascii")
         except UnicodeDecodeError:
             raw = ""
-        return self.authenticate_token(raw)
+        guard = FailedTokenThrottle()
+        wait = guard.blocked_for(request)
+        if wait is not None:
+            raise exceptions.Throttled(wait)
+        try:
+            return self.authenticate_token(raw)
+        except exceptions.AuthenticationFailed:
+            guard.record_failure(request)
+            raise
 
     def authenticate_token(self, raw: str) -> tuple[User, ApiToken]:
         parts = split_token(raw)
