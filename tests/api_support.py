@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rest_framework.test import APIClient
@@ -34,7 +35,8 @@ def assert_error(response: Any, status: int, code: str | None = None) -> dict[st
     """The one error shape: {"error": {"code", "message", "fields"}}, nothing else."""
     assert response.status_code == status, (response.status_code, getattr(response, "content", b"")[:500])
     assert response["Content-Type"].startswith("application/json")
-    body = response.json()
+    # Test-client responses have .json(); a view called directly (APIRequestFactory) has only content.
+    body = response.json() if hasattr(response, "json") else json.loads(response.content)
     assert set(body) == {"error"}
     error = body["error"]
     assert set(error) == {"code", "message", "fields"}

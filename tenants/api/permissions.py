@@ -151,6 +151,25 @@ class TenantScoped(BasePermission):
         return True
 
 
+def token_scope(scope: str) -> type[BasePermission]:
+    """For endpoints that look across tenants themselves (the join API): a token must carry `scope`
+    (narrowed by its owner's role in the token's tenant); session requests pass, the view checks them.
+
+    Usage: `permission_classes = [IsAuthenticated, token_scope(ApiToken.Scope.JOIN)]`."""
+
+    class TokenScope(BasePermission):
+        def has_permission(self, request: Request, view: Any) -> bool:
+            if not isinstance(request.auth, ApiToken):
+                return True
+            context = resolve_api_context(request)
+            if scope not in context.scopes:
+                raise missing_scope(context, scope)
+            return True
+
+    TokenScope.__name__ = TokenScope.__qualname__ = f"TokenScope[{scope}]"
+    return TokenScope
+
+
 class SessionOnly(BasePermission):
     """Managing tokens needs a signed-in session: a leaked token cannot mint or hide other tokens."""
 

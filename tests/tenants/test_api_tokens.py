@@ -408,3 +408,34 @@ def test_every_role_manages_its_own_tokens_up_to_its_scopes(request, tenant, act
     assert client.get(f"/api/v1/tokens/{prefix}/").json()["is_active"] is False
     assert client.delete(f"/api/v1/tokens/{prefix}/").status_code == 204  # revoking twice is harmless
     assert AuditEntry.objects.filter(action="api_token.revoked", actor=person).count() == 1
+
+
+def test_token_scope_permission_for_cross_tenant_endpoints(host, tenant):
+    """The building block the join endpoint uses: tokens need the scope, sessions are left to the view."""
+    from rest_framework.permissions import IsAuthenticated
+    from rest_framework.response import Response
+    from rest_framework.test import APIRequestFactory, force_authenticate
+    from rest_framework.views import APIView
+
+    from tenants.api.permissions import token_scope
+
+    class Probe(APIView):
+        permission_classes = [IsAuthenticated, token_scope(ApiToken.Scope.JOIN)]
+
+        def post(self, request):
+            return Response({"ok": True})
+
+    factory = APIRequestFactory()
+    view = Probe.as_view()
+    with_join = issue_token(actor=host, tenant=tenant, name="j", scopes=["join"], lifetime_days=1)
+    without = issue_token(actor=host, tenant=tenant, name="r", scopes=["rooms:read"], lifetime_days=1)
+    assert view(factory.post("/", HTTP_AUTHORIZATION=f"Bearer {with_join.plaintext}")).status_code == 200
+    refused = view(factory.post("/", HTTP_AUTHORIZATION=f"Bearer {without.plaintext}"))
+    refused.render()
+    assert_error(refused, 403, "missing_scope")
+    request = factory.post("/")
+    force_authenticate(request, user=host)
+    assert view(request).status_code == 200
+    anonymous = view(factory.post("/"))
+    anonymous.render()
+    assert_error(anonymous, 401, "not_authenticated")
