@@ -242,3 +242,21 @@ def test_guessing_tokens_is_throttled_per_address(settings, host, tenant):
     assert int(response["Retry-After"]) >= 1
     # Other addresses are unaffected; successful requests never count as failures.
     assert bearer_client(good).get("/api/v1/me/", REMOTE_ADDR="192.0.2.9").status_code == 200
+
+
+def test_views_answering_errors_themselves_use_the_same_shape():
+    from tenants.api.errors import ErrorSerializer, error_response
+
+    response = error_response(
+        status=409, code="not_open", message="Opens at 10:00.", opens_at="2026-01-01T10:00Z"
+    )
+    body = response.data
+    assert body == {
+        "error": {
+            "code": "not_open",
+            "message": "Opens at 10:00.",
+            "fields": {},
+            "opens_at": "2026-01-01T10:00Z",
+        }
+    }
+    assert ErrorSerializer(data=body).is_valid()

@@ -10,7 +10,7 @@ from typing import Any
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -55,6 +55,31 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def error_response(
+    *, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None, **extra: Any
+) -> Response:
+    """An error answered by a view itself (not raised), in the same shape; `extra` keys (such as
+    `opens_at`) go next to code and message."""
+    body = error_body(code, message, fields)
+    body["error"].update(extra)
+    return Response(body, status=status)
+
+
+class ErrorDetailSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(help_text="Stable, machine-readable reason.")
+    message = serializers.CharField(help_text="A sentence for a person.")
+    fields = serializers.DictField(  # type: ignore[assignment]  # DRF pops declared fields off the class
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per input field (empty unless fields were wrong).",
+    )
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """For `extend_schema(responses={409: ErrorSerializer})` where a view documents an extra status."""
+
+    error = ErrorDetailSerializer()
 
 
 def _describe(exc: exceptions.APIException) -> tuple[str, str, dict[str, list[str]]]:

@@ -50,7 +50,7 @@ TENANT_PARAMETER = OpenApiParameter(
 def document_errors(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """POSTPROCESSING_HOOKS entry: every operation documents the error shape for the failures it can have."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas["Error"] = ERROR_SCHEMA
+    schemas.setdefault("Error", ERROR_SCHEMA)  # the same shape when a view used errors.ErrorSerializer
     ref = {"$ref": "#/components/schemas/Error"}
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
