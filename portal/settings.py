@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "djangosaml2",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "portal.apps.PortalConfig",
     "tenants",
@@ -199,16 +200,43 @@ PORTAL_DEV_IDP = env_bool("PORTAL_DEV_IDP", False)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The token first: its WWW-Authenticate header makes anonymous requests answer 401, not 403.
+        "tenants.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "tenants.api.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "tenants.api.throttling.AddressRateThrottle",
+        "tenants.api.throttling.TokenRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "address": env_str("API_RATE_PER_ADDRESS", "1200/min"),
+        "token": env_str("API_RATE_PER_TOKEN", "600/min"),
+        "token_failure": env_str("API_RATE_TOKEN_FAILURES", "30/min"),
+    },
+    # How many reverse proxies put the client address into X-Forwarded-For (0: use REMOTE_ADDR).
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "auditorium API",
     "DESCRIPTION": "Rooms, lectures and joining Jitsi meetings at your institution.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from our own static files (drf-spectacular-sidecar): no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Swagger UI would otherwise send the schema to validator.swagger.io for its badge.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tenants.api.schema.document_errors",
+    ],
 }
 
 LOGGING = {

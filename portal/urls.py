@@ -16,6 +16,7 @@ urlpatterns = [
     path("saml2/", include("tenants.saml_urls")),
     path("accounts/logout/", tenant_views.logout_view, name="logout"),
     path("jitsi/<slug:deployment>/branding.json", branding_views.jitsi_branding, name="jitsi_branding"),
+    path("api/v1/", include("portal.api_urls")),
     path("", include("meetings.public_urls")),
     path("<slug:tenant>/", include("tenants.urls")),
 ]

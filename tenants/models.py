@@ -265,3 +265,34 @@ class Branding(models.Model):
 
     def __str__(self) -> str:
         return f"branding of {self.tenant}"
+
+
+class ApiToken(models.Model):
+    """A personal API token: acts for one person in one tenant, with the scopes it was given.
+
+    The secret is shown once; only its SHA-256 is stored. `prefix` (random, not secret) finds the row."""
+
+    class Scope(models.TextChoices):
+        ROOMS_READ = "rooms:read", _("Read rooms")
+        ROOMS_WRITE = "rooms:write", _("Create and change rooms")
+        JOIN = "join", _("Join meetings")
+        ADMIN = "admin", _("Administer the institution")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

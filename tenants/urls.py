@@ -5,9 +5,12 @@ from __future__ import annotations
 from django.urls import include, path
 
 from tenants import views
+from tenants.api import pages as token_pages
 
 urlpatterns = [
     path("", views.tenant_home, name="tenant_home"),
     path("manage/", include("tenants.console_urls")),
     path("", include("meetings.urls")),
+    path("settings/tokens/", token_pages.tokens_page, name="api_token_settings"),
+    path("settings/tokens/<str:prefix>/revoke/", token_pages.revoke_token_page, name="api_token_revoke"),
 ]

@@ -1,0 +1,41 @@
+"""The REST API, mounted at /api/v1/ (CONTRACTS.md §5): schema, docs, me, tokens, rooms."""
+
+from __future__ import annotations
+
+from importlib.util import find_spec
+from typing import Any
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from meetings.api import rooms
+from tenants.api import errors
+from tenants.api import views as tenant_api
+
+urlpatterns: list[Any] = [
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path(
+        "docs/redoc/",
+        SpectacularRedocView.as_view(url_name="api_schema", template_name="api/redoc.html"),
+        name="api_redoc",
+    ),
+    path("me/", tenant_api.MeView.as_view(), name="api_me"),
+    path("tokens/", tenant_api.TokenListView.as_view(), name="api_tokens"),
+    path("tokens/<str:prefix>/", tenant_api.TokenDetailView.as_view(), name="api_token"),
+    path("rooms/", rooms.RoomListView.as_view(), name="api_rooms"),
+    path("rooms/<slug:room>/", rooms.RoomDetailView.as_view(), name="api_room"),
+    path("rooms/<slug:room>/archive/", rooms.RoomArchiveView.as_view(), name="api_room_archive"),
+    path("rooms/<slug:room>/co-hosts/", rooms.CoHostListView.as_view(), name="api_room_co_hosts"),
+    path(
+        "rooms/<slug:room>/co-hosts/<uuid:user>/", rooms.CoHostDetailView.as_view(), name="api_room_co_host"
+    ),
+]
+
+# The join endpoint (POST rooms/<room>/join/) lives in meetings/api/urls.py on its own branch; once merged
+# it is mounted here, before the catch-all below.
+if find_spec("meetings.api.urls") is not None:
+    urlpatterns.append(path("", include("meetings.api.urls")))
+
+# Anything else under /api/v1/ answers the JSON 404, not the HTML page.
+urlpatterns.append(re_path(r"^(?P<rest>[\s\S]*)\Z", errors.unknown_endpoint, name="api_unknown"))

@@ -1,0 +1,69 @@
+"""Rate limits per API token and per client address (DRF throttles on the shared Redis cache).
+
+Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] ("token", "address"), read at request time so
+that settings overrides apply. Client addresses are REMOTE_ADDR unless NUM_PROXIES says how many proxies
+to trust in X-Forwarded-For (a client could otherwise pick its own address)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from tenants.models import ApiToken
+
+
+class _SettingsRate(SimpleRateThrottle):
+    def get_rate(self) -> str | None:
+        rates: dict[str, str | None] = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]
+        return rates.get(self.scope or "")
+
+
+class TokenRateThrottle(_SettingsRate):
+    """Requests per personal API token, whichever address they come from."""
+
+    scope = "token"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        if not isinstance(request.auth, ApiToken):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.prefix}
+
+
+class AddressRateThrottle(_SettingsRate):
+    """Requests per authenticated client address (DRF throttles after authentication)."""
+
+    scope = "address"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class FailedTokenThrottle(_SettingsRate):
+    """Failed token authentications per client address. DRF's throttles run only after authentication
+    succeeded, so the authentication class consults this one itself: past the limit, tokens from that
+    address are not even looked at until the window has passed."""
+
+    scope = "token_failure"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def blocked_for(self, request: Request) -> float | None:
+        """Seconds to wait when the address is over the limit, without counting this request."""
+        if self.rate is None:
+            return None
+        self.key = self.get_cache_key(request, None)
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        num_requests, duration = self.parse_rate(self.rate)
+        while self.history and self.history[-1] <= self.now - (duration or 0):
+            self.history.pop()
+        if num_requests is not None and len(self.history) >= num_requests:
+            return self.wait()
+        return None
+
+    def record_failure(self, request: Request) -> None:
+        self.allow_request(request, None)  # type: ignore[arg-type]  # the view is not used
