@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", tenant_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("saml2/", include("tenants.saml_urls")),
+    path("dev-idp/", include("tenants.dev_idp.urls")),  # answers 404 unless settings.PORTAL_DEV_IDP
     path("accounts/logout/", tenant_views.logout_view, name="logout"),
     path("", include("meetings.public_urls")),
     path("<slug:tenant>/", include("tenants.urls")),

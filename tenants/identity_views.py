@@ -1,20 +1,97 @@
-"""Pages shown when a sign-in is refused."""
+"""Where a SAML sign-in ends: the person's page on success, a page saying what happened when refused."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from djangosaml2.utils import validate_referral_url
+from djangosaml2.views import AssertionConsumerServiceView
+from saml2.response import (
+    DecryptionFailed,
+    IncorrectlySigned,
+    StatusError,
+    UnsolicitedResponse,
+    VerificationError,
+)
+from saml2.s_utils import UnknownSystemEntity
+from saml2.sigver import MissingKey, SignatureError, SigverError
+from saml2.validate import ResponseLifetimeExceed, ToEarly
+
+from tenants.identity import SignInRefused
+
+logger = logging.getLogger(__name__)
+
+
+def support_contact() -> str:
+    return str(getattr(settings, "SAML_SUPPORT_CONTACT", "") or _("your institution's IT service desk"))
+
+
+def explain(exception: Any) -> tuple[str, str]:
+    """A title and message for a refused response, by what pysaml2 or djangosaml2 raised."""
+    if isinstance(exception, UnsolicitedResponse):
+        return _("Sign-in not started here"), _(
+            "This sign-in response does not belong to a sign-in started in this browser, or it was "
+            "already used. Please start signing in again."
+        )
+    if isinstance(exception, ResponseLifetimeExceed | ToEarly):
+        return _("Sign-in expired"), _(
+            "The sign-in response has expired or is not valid yet. Check your computer's clock and "
+            "sign in again."
+        )
+    if isinstance(exception, UnknownSystemEntity | MissingKey):
+        # MissingKey: the metadata holds no key for the issuer, i.e. an IdP auditorium does not know.
+        return _("Unknown identity provider"), _(
+            "The sign-in came from an identity provider that auditorium does not know."
+        )
+    if isinstance(
+        exception,
+        SignatureError | IncorrectlySigned | SigverError | VerificationError | DecryptionFailed,
+    ):
+        return _("Sign-in could not be verified"), _(
+            "The sign-in response was not signed by an identity provider auditorium trusts, or it was "
+            "changed on the way. Please sign in again."
+        )
+    if isinstance(exception, StatusError):
+        return _("Sign-in cancelled by your identity provider"), _(
+            "Your identity provider did not confirm the sign-in."
+        )
+    return _("Sign-in refused"), _("Your sign-in could not be accepted. Please sign in again.")
 
 
 def acs_failure(
     request: HttpRequest, exception: Any = None, status: int = 403, **kwargs: Any
 ) -> HttpResponse:
+    """settings.SAML_ACS_FAILURE_RESPONSE_FUNCTION: always a readable 403, never a stack trace."""
+    refused = getattr(request, "saml_refusal", None)
+    if isinstance(refused, SignInRefused):
+        title, message, code = str(refused.title), str(refused.message), refused.code
+    else:
+        title, message = explain(exception)
+        code = type(exception).__name__ if exception is not None else "unknown"
+    logger.info("SAML sign-in refused (%s)", code)
     return render(
         request,
         "refused.html",
-        {"title": _("Sign-in refused"), "message": _("Your sign-in could not be accepted.")},
-        status=status,
+        {"title": title, "message": message, "contact": support_contact(), "refusal_code": code},
+        status=403,
     )
+
+
+class AcsView(AssertionConsumerServiceView):
+    """djangosaml2's ACS, landing on a safe `next` or on the tenant the person signed in to."""
+
+    def custom_redirect(self, user: Any, relay_state: str, session_info: Any) -> str | None:
+        safe = validate_referral_url(self.request, relay_state) if relay_state else None
+        fallback = str(settings.LOGIN_REDIRECT_URL)
+        if safe and safe != fallback:
+            return str(safe)
+        tenant = getattr(self.request, "saml_tenant", None)
+        if tenant is not None:
+            return reverse("tenant_home", kwargs={"tenant": tenant.slug})
+        return None
