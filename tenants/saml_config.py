@@ -45,19 +45,35 @@ OPTIONAL_ATTRIBUTES = [
 ]
 
 _lock = threading.Lock()
-_cached: SPConfig | None = None
+_cached: tuple[tuple[Any, ...], SPConfig] | None = None
 
 
 def load_config(request: Any = None) -> SPConfig:
-    """djangosaml2's SAML_CONFIG_LOADER: the same SPConfig for every request of this process."""
+    """djangosaml2's SAML_CONFIG_LOADER: the same SPConfig for every request of this process.
+
+    Rebuilt when a metadata file changes on disk, so that every server process picks up what
+    `import_federation_metadata` installed (it replaces the file atomically) without a restart."""
     global _cached
-    config = _cached
-    if config is None:
-        with _lock:
-            if _cached is None:
-                _cached = build_config()
-            config = _cached
-    return config
+    stamp = metadata_stamp()
+    cached = _cached
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    with _lock:
+        if _cached is None or _cached[0] != stamp:
+            _cached = (stamp, build_config())
+        return _cached[1]
+
+
+def metadata_stamp() -> tuple[Any, ...]:
+    stamp: list[tuple[str, int | None, int | None]] = []
+    for path in settings.SAML_METADATA_FILES:
+        try:
+            info = os.stat(path)
+        except OSError:
+            stamp.append((str(path), None, None))
+        else:
+            stamp.append((str(path), info.st_mtime_ns, info.st_size))
+    return tuple(stamp)
 
 
 def clear_config_cache() -> None:
