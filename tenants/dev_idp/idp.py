@@ -73,6 +73,10 @@ def sso_url() -> str:
     return f"{base_url()}/sso/"
 
 
+def slo_url() -> str:
+    return f"{base_url()}/slo/"
+
+
 def key_pair() -> tuple[str, str]:
     from tenants.saml_config import ensure_key_pair
 
@@ -89,7 +93,10 @@ def config_dict(*, sp_metadata: str | None = None) -> dict[str, Any]:
         "service": {
             "idp": {
                 "name": "auditorium development IdP",
-                "endpoints": {"single_sign_on_service": [(sso_url(), saml2.BINDING_HTTP_REDIRECT)]},
+                "endpoints": {
+                    "single_sign_on_service": [(sso_url(), saml2.BINDING_HTTP_REDIRECT)],
+                    "single_logout_service": [(slo_url(), saml2.BINDING_HTTP_REDIRECT)],
+                },
                 # Published as <shibmd:Scope>: the SP accepts home organisations only within it.
                 "scope": [SCOPE],
                 "name_id_format": [NAMEID_FORMAT_TRANSIENT],
@@ -166,3 +173,33 @@ def respond(*, request_xml: str, binding: str, user: DevUser) -> tuple[str, dict
         encrypt_cert_assertion=sp_encryption_cert(server, sp_entity_id),
     )
     return destination, {"SAMLResponse": base64.b64encode(str(response).encode()).decode("ascii")}
+
+
+def logout(*, query: dict[str, str]) -> str:
+    """Answer the SP's signed LogoutRequest (HTTP-Redirect): the URL of a signed LogoutResponse back to it."""
+    server = get_server()
+    request = server.parse_logout_request(
+        query["SAMLRequest"],
+        saml2.BINDING_HTTP_REDIRECT,
+        relay_state=query.get("RelayState"),
+        sigalg=query.get("SigAlg"),
+        signature=query.get("Signature"),
+    )
+    if request is None:
+        raise ValueError("unreadable LogoutRequest")
+    response = server.create_logout_response(request.message, [saml2.BINDING_HTTP_REDIRECT])
+    _binding, destination = server.pick_binding(
+        "single_logout_service",
+        bindings=[saml2.BINDING_HTTP_REDIRECT],
+        entity_id=request.message.issuer.text,
+    )
+    http_args = server.apply_binding(
+        saml2.BINDING_HTTP_REDIRECT,
+        str(response),
+        destination,
+        query.get("RelayState", ""),
+        response=True,
+        sign=True,
+        sigalg=SIG_RSA_SHA256,
+    )
+    return str(dict(http_args["headers"])["Location"])

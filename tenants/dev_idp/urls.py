@@ -10,4 +10,5 @@ app_name = "dev_idp"
 urlpatterns = [
     path("metadata/", views.metadata, name="metadata"),
     path("sso/", views.sso, name="sso"),
+    path("slo/", views.slo, name="slo"),
 ]

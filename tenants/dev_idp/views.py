@@ -10,7 +10,7 @@ from typing import Any
 import saml2
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -88,3 +88,22 @@ def sso(request: HttpRequest) -> HttpResponse:
     if relay_state:
         fields["RelayState"] = relay_state
     return render(request, "dev_idp/post.html", {"destination": destination, "fields": fields})
+
+
+@dev_only
+@require_GET
+def slo(request: HttpRequest) -> HttpResponse:
+    """Single logout: the SP's signed LogoutRequest arrives; answer with a signed LogoutResponse."""
+    if "SAMLRequest" not in request.GET:
+        return refusal(request, title=_("No sign-out request"), message=_("Nothing to sign out."), status=400)
+    try:
+        location = idp.logout(query={key: request.GET[key] for key in request.GET})
+    except Exception:
+        logger.warning("development IdP: refused a LogoutRequest", exc_info=True)
+        return refusal(
+            request,
+            title=_("Sign-out request refused"),
+            message=_("The sign-out request could not be verified. You are still signed out of auditorium."),
+            status=400,
+        )
+    return redirect(location)
