@@ -10,8 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from djangosaml2.exceptions import IdPConfigurationMissing
 from djangosaml2.utils import validate_referral_url
-from djangosaml2.views import AssertionConsumerServiceView
+from djangosaml2.views import AssertionConsumerServiceView, LoginView
+from saml2.mdstore import TooOld
 from saml2.response import (
     DecryptionFailed,
     IncorrectlySigned,
@@ -83,7 +85,48 @@ def acs_failure(
     )
 
 
-class AcsView(AssertionConsumerServiceView):
+def unavailable(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "refused.html",
+        {
+            "title": _("Sign-in is temporarily unavailable"),
+            "message": _(
+                "auditorium's list of trusted identity providers is missing or has expired. "
+                "Please try again later."
+            ),
+            "contact": str(getattr(settings, "SAML_SUPPORT_CONTACT", "") or _("the portal's operators")),
+        },
+        status=503,
+    )
+
+
+class TolerantMixin:
+    """Expired federation metadata (the import cron stopped) is a clear 503, not a stack trace."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc, no-any-return]
+        except (TooOld, IdPConfigurationMissing):
+            logger.exception("SAML metadata missing or expired; run manage.py import_federation_metadata")
+            return unavailable(request)
+
+
+class SignInView(TolerantMixin, LoginView):
+    """djangosaml2's login, with our page for an IdP that is not in the metadata."""
+
+    def unknown_idp(self, request: HttpRequest, idp: str) -> HttpResponse:
+        logger.warning("sign-in requested for unknown IdP %r", idp)
+        title, message = explain(UnknownSystemEntity(idp))
+        return render(
+            request,
+            "refused.html",
+            {"title": title, "message": message, "contact": support_contact()},
+            status=403,
+        )
+
+
+class AcsView(TolerantMixin, AssertionConsumerServiceView):
     """djangosaml2's ACS, landing on a safe `next` or on the tenant the person signed in to."""
 
     def custom_redirect(self, user: Any, relay_state: str, session_info: Any) -> str | None:

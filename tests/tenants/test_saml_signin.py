@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -458,3 +459,32 @@ def test_saml_logout_without_idp_single_logout_signs_out_locally(
 def test_development_idp_is_not_mounted_without_the_setting(saml: SamlWorld, client: Client, db: Any) -> None:
     assert client.get("/dev-idp/metadata/").status_code == 404
     assert client.get("/dev-idp/sso/").status_code == 404
+
+
+def test_sign_in_at_an_unknown_idp_is_a_clear_403(saml: SamlWorld, client: Client, db: Any) -> None:
+    response = client.get("/saml2/login/", {"idp": "https://idp.nowhere.example.org/", "next": "/"})
+    assert response.status_code == 403
+    assert "Unknown identity provider" in response.content.decode()
+
+
+def test_expired_idp_metadata_is_a_clear_503(saml: SamlWorld, settings: Any, tmp_path: Path, db: Any) -> None:
+    expired = tmp_path / "expired.xml"
+    xml = saml.uzh.metadata_xml().replace(
+        "<ns0:EntityDescriptor ", '<ns0:EntityDescriptor validUntil="2020-01-01T00:00:00Z" ', 1
+    )
+    aggregate = (
+        '<ns0:EntitiesDescriptor xmlns:ns0="urn:oasis:names:tc:SAML:2.0:metadata" '
+        'validUntil="2020-01-01T00:00:00Z">'
+        + re.sub(r"^<\?xml[^>]*\?>\s*", "", xml)
+        + "</ns0:EntitiesDescriptor>"
+    )
+    expired.write_text(aggregate)
+    settings.SAML_METADATA_FILES = [str(expired)]
+    saml_config.clear_config_cache()
+    client = Client()
+    for response in (
+        client.get("/saml2/login/", {"next": "/"}),
+        client.post("/saml2/acs/", {"SAMLResponse": "x"}),
+    ):
+        assert response.status_code == 503
+        assert "temporarily unavailable" in response.content.decode()
