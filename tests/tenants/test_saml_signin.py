@@ -488,3 +488,17 @@ def test_expired_idp_metadata_is_a_clear_503(saml: SamlWorld, settings: Any, tmp
     ):
         assert response.status_code == 503
         assert "temporarily unavailable" in response.content.decode()
+
+
+def test_missing_home_organisation_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    attributes = lecturer()
+    attributes.pop("swissEduPersonHomeOrganization")
+    assert_refused(sign_in(client, attributes, idp=saml.uzh), "Your institution is not known")
+
+
+def test_home_organisation_of_an_inactive_tenant_is_refused(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    uzh.is_active = False
+    uzh.save(update_fields=["is_active"])
+    assert_refused(sign_in(client, lecturer(), idp=saml.uzh), "Your institution does not use auditorium")
