@@ -216,9 +216,23 @@ def new_username() -> str:
     return f"u-{uuid.uuid4().hex[:24]}"
 
 
-@transaction.atomic
+class _LostRace(Exception):
+    """Another request created this person between our lookup and our insert."""
+
+
 def record_saml_sign_in(*, identity: Identity) -> tuple[User, Membership]:
-    """Find or create the person an identity names, refresh their profile and membership. One transaction."""
+    """Find or create the person an identity names, refresh their profile and membership. One transaction.
+
+    When two first sign-ins of one person race, the loser's transaction is rolled back (no orphan user) and
+    it runs again, finding the winner's user."""
+    try:
+        return _record_saml_sign_in(identity)
+    except _LostRace:
+        return _record_saml_sign_in(identity)
+
+
+@transaction.atomic
+def _record_saml_sign_in(identity: Identity) -> tuple[User, Membership]:
     now = timezone.now()
     known = {
         (row.kind, row.value): row
@@ -232,6 +246,7 @@ def record_saml_sign_in(*, identity: Identity) -> tuple[User, Membership]:
         if row is not None:
             user = row.user
             break
+    created = user is None
     if user is None:
         user = User(username=new_username())
         user.set_unusable_password()
@@ -245,6 +260,8 @@ def record_saml_sign_in(*, identity: Identity) -> tuple[User, Membership]:
                         user=user, issuer=identity.issuer, kind=kind, value=value, last_seen_at=now
                     )
             except IntegrityError:
+                if created:
+                    raise _LostRace from None
                 logger.warning("identifier %s of %s already belongs to someone else", kind, identity.issuer)
         elif row.user_id == user.pk:
             row.last_seen_at = now

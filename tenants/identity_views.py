@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -28,6 +29,8 @@ from saml2.validate import ResponseLifetimeExceed, ToEarly
 from tenants.identity import SignInRefused
 
 logger = logging.getLogger(__name__)
+
+SAML_PATHS = ("/saml2/", "/dev-idp/")
 
 
 def support_contact() -> str:
@@ -71,18 +74,21 @@ def acs_failure(
 ) -> HttpResponse:
     """settings.SAML_ACS_FAILURE_RESPONSE_FUNCTION: always a readable 403, never a stack trace."""
     refused = getattr(request, "saml_refusal", None)
+    context: dict[str, Any] = {"contact": support_contact()}
     if isinstance(refused, SignInRefused):
-        title, message, code = str(refused.title), str(refused.message), refused.code
+        # Signing in again would end the same way: no button, just whom to ask.
+        context.update(title=str(refused.title), message=str(refused.message), refusal_code=refused.code)
     else:
         title, message = explain(exception)
-        code = type(exception).__name__ if exception is not None else "unknown"
-    logger.info("SAML sign-in refused (%s)", code)
-    return render(
-        request,
-        "refused.html",
-        {"title": title, "message": message, "contact": support_contact(), "refusal_code": code},
-        status=403,
-    )
+        context.update(
+            title=title,
+            message=message,
+            refusal_code=type(exception).__name__ if exception is not None else "unknown",
+            action_url=reverse("saml2_login"),
+            action_label=_("Sign in again"),
+        )
+    logger.info("SAML sign-in refused (%s)", context["refusal_code"])
+    return render(request, "refused.html", context, status=403)
 
 
 def unavailable(request: HttpRequest) -> HttpResponse:
@@ -132,7 +138,8 @@ class AcsView(TolerantMixin, AssertionConsumerServiceView):
     def custom_redirect(self, user: Any, relay_state: str, session_info: Any) -> str | None:
         safe = validate_referral_url(self.request, relay_state) if relay_state else None
         fallback = str(settings.LOGIN_REDIRECT_URL)
-        if safe and safe != fallback:
+        # A `next` back into the SAML machinery (the "Sign in" link of a refusal page) is no destination.
+        if safe and safe != fallback and not urlsplit(str(safe)).path.startswith(SAML_PATHS):
             return str(safe)
         tenant = getattr(self.request, "saml_tenant", None)
         if tenant is not None:

@@ -502,3 +502,16 @@ def test_home_organisation_of_an_inactive_tenant_is_refused(
     uzh.is_active = False
     uzh.save(update_fields=["is_active"])
     assert_refused(sign_in(client, lecturer(), idp=saml.uzh), "Your institution does not use auditorium")
+
+
+def test_next_back_into_saml_lands_on_the_tenant_home(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    """The header's "Sign in" link on a refusal page carries next=/saml2/acs/: not a destination."""
+    response = sign_in(client, lecturer(), idp=saml.uzh, next_url="/saml2/acs/")
+    assert response["Location"] == "/uzh/"
+
+
+def test_refusal_after_a_broken_response_offers_to_sign_in_again(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    response = sign_in(client, lecturer(), idp=saml.uzh, sign_response=False)
+    assert 'href="/saml2/login/"' in response.content.decode()
