@@ -10,7 +10,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from djangosaml2.exceptions import IdPConfigurationMissing
 from djangosaml2.utils import validate_referral_url
 from djangosaml2.views import AssertionConsumerServiceView, LoginView
@@ -132,6 +134,8 @@ class SignInView(TolerantMixin, LoginView):
         )
 
 
+# The IdP's cross-site POST carries no CSRF token (djangosaml2 exempts its own dispatch; ours replaces it).
+@method_decorator(csrf_exempt, name="dispatch")
 class AcsView(TolerantMixin, AssertionConsumerServiceView):
     """djangosaml2's ACS, landing on a safe `next` or on the tenant the person signed in to."""
 

@@ -23,6 +23,12 @@ from tests.saml_idp import key_pair
 BASE = "http://testserver"
 
 
+@pytest.fixture
+def client() -> Client:
+    """Like a browser: CSRF is enforced (the dev IdP's form carries a token, the ACS POST cannot)."""
+    return Client(enforce_csrf_checks=True)
+
+
 @pytest.fixture(scope="session")
 def dev_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One var/ for the module: the development IdP makes its key pair there once."""

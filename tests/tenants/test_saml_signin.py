@@ -101,6 +101,12 @@ def saml(saml_world: SamlWorld, settings: Any) -> SamlWorld:
 
 
 @pytest.fixture
+def client() -> Client:
+    """Like a browser: CSRF is enforced, so the ACS must accept the IdP's token-less cross-site POST."""
+    return Client(enforce_csrf_checks=True)
+
+
+@pytest.fixture
 def uzh(db: Any) -> Any:
     tenant = TenantFactory(slug="uzh", name="University of Zurich", allowed_idps=[UZH_IDP])
     HomeOrganization.objects.create(tenant=tenant, domain="uzh.ch")
@@ -351,7 +357,7 @@ def test_replayed_response_is_refused(saml: SamlWorld, uzh: Any, client: Client)
     request_id, relay_state = start_login(client, saml.uzh)
     xml = saml.uzh.response_xml(lecturer(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID)
     assert post(client, xml, relay_state).status_code == 302
-    client.post("/accounts/logout/")
+    client.logout()
     User.objects.all().delete()  # so that "nothing written" can be checked for the replay
     response = post(client, xml, relay_state)
     assert_refused(response, "Sign-in not started here")
@@ -361,7 +367,7 @@ def test_response_injected_into_another_browser_is_refused(saml: SamlWorld, uzh:
     """Login CSRF: the attacker's own valid response, posted from the victim's browser."""
     request_id, relay_state = start_login(client, saml.uzh)
     xml = saml.uzh.response_xml(lecturer(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID)
-    victim = Client()
+    victim = Client(enforce_csrf_checks=True)
     start_login(victim, saml.uzh)  # the victim even has a sign-in of their own under way
     assert_refused(post(victim, xml, relay_state), "Sign-in not started here")
 
@@ -442,7 +448,8 @@ def test_saml_session_cookie_is_samesite_none_and_secure(saml: SamlWorld, client
 
 def test_local_sign_out_always_works(saml: SamlWorld, uzh: Any, client: Client) -> None:
     assert sign_in(client, lecturer(), idp=saml.uzh).status_code == 302
-    response = client.post("/accounts/logout/")
+    client.get("/uzh/")
+    response = client.post("/accounts/logout/", HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
     assert response.status_code == 302
     assert 'data-testid="signed-in-as"' not in client.get("/uzh/").content.decode()
 
@@ -481,7 +488,7 @@ def test_expired_idp_metadata_is_a_clear_503(saml: SamlWorld, settings: Any, tmp
     expired.write_text(aggregate)
     settings.SAML_METADATA_FILES = [str(expired)]
     saml_config.clear_config_cache()
-    client = Client()
+    client = Client(enforce_csrf_checks=True)
     for response in (
         client.get("/saml2/login/", {"next": "/"}),
         client.post("/saml2/acs/", {"SAMLResponse": "x"}),
