@@ -52,7 +52,8 @@ def load_config(request: Any = None) -> SPConfig:
     """djangosaml2's SAML_CONFIG_LOADER: the same SPConfig for every request of this process.
 
     Rebuilt when a metadata file changes on disk, so that every server process picks up what
-    `import_federation_metadata` installed (it replaces the file atomically) without a restart."""
+    `import_federation_metadata` installed (it replaces the file atomically) without a restart, and when
+    the settings it is built from change (tests override them)."""
     global _cached
     stamp = metadata_stamp()
     cached = _cached
@@ -65,14 +66,22 @@ def load_config(request: Any = None) -> SPConfig:
 
 
 def metadata_stamp() -> tuple[Any, ...]:
-    stamp: list[tuple[str, int | None, int | None]] = []
+    stamp: list[Any] = [
+        str(settings.PUBLIC_URL),
+        sp_entity_id(),
+        settings.SAML_KEY_FILE,
+        settings.SAML_CERT_FILE,
+        settings.PORTAL_DEV_IDP,
+        str(settings.VAR_DIR) if settings.PORTAL_DEV_IDP else "",
+        settings.XMLSEC_BINARY,
+    ]
     for path in settings.SAML_METADATA_FILES:
         try:
             info = os.stat(path)
         except OSError:
-            stamp.append((str(path), None, None))
+            stamp.append((str(path), None, None, None))
         else:
-            stamp.append((str(path), info.st_mtime_ns, info.st_size))
+            stamp.append((str(path), info.st_ino, info.st_mtime_ns, info.st_size))
     return tuple(stamp)
 
 

@@ -95,9 +95,8 @@ def saml_world(tmp_path_factory: pytest.TempPathFactory) -> SamlWorld:
 def saml(saml_world: SamlWorld, settings: Any) -> SamlWorld:
     for name, value in saml_world.overrides.items():
         setattr(settings, name, value)
-    saml_config.clear_config_cache()
+    # No cache clearing: the cached SP configuration follows the settings it was built from.
     yield saml_world
-    saml_config.clear_config_cache()
 
 
 @pytest.fixture
@@ -522,3 +521,13 @@ def test_refusal_after_a_broken_response_offers_to_sign_in_again(
 ) -> None:
     response = sign_in(client, lecturer(), idp=saml.uzh, sign_response=False)
     assert 'href="/saml2/login/"' in response.content.decode()
+
+
+def test_sp_configuration_is_built_once_and_follows_its_settings(saml: SamlWorld, settings: Any) -> None:
+    first = saml_config.load_config()
+    assert saml_config.load_config() is first
+    settings.PUBLIC_URL = "https://portal.example.org"
+    settings.SAML_ENTITY_ID = "https://portal.example.org/saml2/metadata/"
+    rebuilt = saml_config.load_config()
+    assert rebuilt is not first
+    assert rebuilt.entityid == "https://portal.example.org/saml2/metadata/"
