@@ -246,6 +246,13 @@ def _record_saml_sign_in(identity: Identity) -> tuple[User, Membership]:
         if row is not None:
             user = row.user
             break
+    if user is not None and not user.is_active:
+        raise SignInRefused(
+            "account_disabled",
+            _("Your account is disabled"),
+            _("Your auditorium account has been disabled."),
+            {"issuer": identity.issuer},
+        )
     created = user is None
     if user is None:
         user = User(username=new_username())
@@ -298,15 +305,13 @@ class SamlIdentityBackend(Saml2Backend):
         issuer = str(session_info.get("issuer") or "")
         try:
             identity = read_identity(issuer=issuer, attributes=session_info["ava"])
+            user, _membership = record_saml_sign_in(identity=identity)
         except SignInRefused as refused:
             logger.warning("SAML sign-in refused: %s", refused)
             if request is not None:
                 # Django's authenticate() swallows PermissionDenied; the failure page reads the reason here.
                 request.saml_refusal = refused  # type: ignore[attr-defined]
             raise PermissionDenied(str(refused)) from refused
-        user, _membership = record_saml_sign_in(identity=identity)
-        if not self.user_can_authenticate(user):
-            return None
         if request is not None:
             request.saml_tenant = identity.tenant  # type: ignore[attr-defined]
         return user

@@ -531,3 +531,13 @@ def test_sp_configuration_is_built_once_and_follows_its_settings(saml: SamlWorld
     rebuilt = saml_config.load_config()
     assert rebuilt is not first
     assert rebuilt.entityid == "https://portal.example.org/saml2/metadata/"
+
+
+def test_disabled_account_is_refused_and_not_updated(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    assert sign_in(client, student(), idp=saml.uzh).status_code == 302
+    client.logout()
+    User.objects.update(is_active=False)
+    response = sign_in(client, student(givenName=["Changed"]), idp=saml.uzh)
+    assert response.status_code == 403
+    assert "Your account is disabled" in response.content.decode()
+    assert User.objects.get().first_name == "Sam"
