@@ -541,3 +541,24 @@ def test_disabled_account_is_refused_and_not_updated(saml: SamlWorld, uzh: Any, 
     assert response.status_code == 403
     assert "Your account is disabled" in response.content.decode()
     assert User.objects.get().first_name == "Sam"
+
+
+def test_signature_wrapping_with_the_signed_response_nested_in_a_forged_one_is_refused(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    """XSW: a forged unsigned Response (a faculty member) that carries the genuine signed one inside it."""
+    request_id, relay_state = start_login(client, saml.uzh)
+    genuine = saml.uzh.response_xml(student(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID)
+    forged = saml.uzh.response_xml(
+        lecturer(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID, sign_response=False, encrypt=False
+    )
+    genuine_element = re.sub(r"^<\?xml[^>]*\?>\s*", "", genuine)
+    issuer_end = forged.index("</saml:Issuer>") + len("</saml:Issuer>")
+    wrapped = (
+        forged[:issuer_end]
+        + '<samlp:Extensions xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">'
+        + genuine_element
+        + "</samlp:Extensions>"
+        + forged[issuer_end:]
+    )
+    assert_refused(post(client, wrapped, relay_state), "Sign-in could not be verified")
