@@ -1,6 +1,6 @@
 """Shared browser fixtures: Debian's Chromium driven by Playwright (sync API).
 
-`browser` is one Chromium per test session; `page` is a fresh context (own cookies) per test. Reach a
+`browser` is one Chromium per test module; `page` is a fresh context (own cookies) per test. Reach a
 live server as http://localhost:<port> (pytest-django's `live_server` does): Chromium treats localhost as a
 secure context and keeps Secure cookies there, such as the SAML session cookie (SameSite=None; Secure).
 """
@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     require(os.path.exists(CHROMIUM), "Debian's chromium at /usr/bin/chromium")
     try:
@@ -36,7 +36,8 @@ def browser() -> Iterator[Any]:
     except ImportError:  # pragma: no cover - the dev extra installs it
         require(False, "playwright (pip install -e .[dev])")
         raise
-    # The sync API runs an event loop in this thread; Django would then refuse ORM calls from test bodies.
+    # The sync API runs an event loop in this thread while it lives; Django would then refuse ORM calls from
+    # test bodies. Allowed only for the module's lifetime, so that other tests keep Django's async checks.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
