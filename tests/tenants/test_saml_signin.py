@@ -212,6 +212,7 @@ def test_signed_response_with_encrypted_assertion_signs_a_lecturer_in(
     assert (user.first_name, user.last_name, user.display_name) == ("Lena", "Lehrer", "Lena Lehrer")
     assert user.email == "lena.lehrer@uzh.ch"
     assert user.preferred_language == "de"
+    assert response.cookies["django_language"].value == "de"  # the interface follows preferredLanguage
     assert user.affiliations == ["faculty", "member"]
     membership = Membership.objects.get(user=user)
     assert (membership.tenant, membership.role, membership.source) == (uzh, "host", "saml")
