@@ -55,7 +55,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "djangosaml2.middleware.SamlSessionMiddleware",
+    "tenants.saml_middleware.SecureSamlSessionMiddleware",  # djangosaml2's, with a Secure cookie
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.TenantMiddleware",
@@ -194,6 +194,12 @@ SAML_CERT_FILE = env_str("SAML_CERT_FILE")
 SAML_METADATA_FILES = env_list("SAML_METADATA_FILES")
 SAML_FEDERATION_CERT_FILE = env_str("SAML_FEDERATION_CERT_FILE")
 XMLSEC_BINARY = env_str("XMLSEC_BINARY", "/usr/bin/xmlsec1")
+# Named on refusal pages ("If you think this is wrong, contact ...").
+SAML_SUPPORT_CONTACT = env_str("SAML_SUPPORT_CONTACT")
+# Where import_federation_metadata writes the verified aggregate (default: first SAML_METADATA_FILES entry).
+SAML_FEDERATION_METADATA_FILE = env_str(
+    "SAML_FEDERATION_METADATA_FILE", SAML_METADATA_FILES[0] if SAML_METADATA_FILES else ""
+)
 
 # The bundled development IdP: only with PORTAL_DEV_IDP=1 (make run); a deploy check refuses it without DEBUG.
 PORTAL_DEV_IDP = env_bool("PORTAL_DEV_IDP", False)

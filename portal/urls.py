@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", tenant_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("saml2/", include("tenants.saml_urls")),
+    path("dev-idp/", include("tenants.dev_idp.urls")),  # answers 404 unless settings.PORTAL_DEV_IDP
     path("accounts/logout/", tenant_views.logout_view, name="logout"),
     path("jitsi/<slug:deployment>/branding.json", branding_views.jitsi_branding, name="jitsi_branding"),
     path("api/v1/", include("portal.api_urls")),

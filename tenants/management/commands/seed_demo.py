@@ -4,27 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from portal.env import env_str
 from tenants import services
-from tenants.models import Tenant
-
-DEV_IDP_ENTITY_ID = "http://127.0.0.1:8000/dev-idp/metadata/"
+from tenants.models import Membership, Tenant
 
 
 class Command(BaseCommand):
     help = "Create the demo tenant with its Jitsi deployment from JITSI_* variables (development only)."
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        from tenants.dev_idp import idp as dev_idp
+
+        # The development IdP's entity ID follows PUBLIC_URL: <PUBLIC_URL>/dev-idp/metadata/.
+        dev_idp_entity_id = dev_idp.entity_id()
         tenant = Tenant.objects.filter(slug="demo").first()
         if tenant is None:
             tenant = services.create_tenant(
                 actor=None,
                 slug="demo",
                 name="Demo University",
-                home_organizations=["demo.example.org"],
-                allowed_idps=[env_str("DEV_IDP_ENTITY_ID", DEV_IDP_ENTITY_ID)],
+                home_organizations=[dev_idp.SCOPE],
+                allowed_idps=[dev_idp_entity_id],
                 deployment={
                     "base_url": env_str("JITSI_BASE_URL", "https://meet.jit.si"),
                     "xmpp_domain": env_str("JITSI_XMPP_DOMAIN", "meet.jitsi"),
@@ -39,3 +43,27 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("seeded tenant demo"))
         else:
             self.stdout.write("tenant demo exists")
+            if dev_idp_entity_id not in tenant.allowed_idps:
+                # PUBLIC_URL changed since the last seed (127.0.0.1 -> localhost): trust the IdP's new name.
+                with transaction.atomic():
+                    tenant.allowed_idps = [*tenant.allowed_idps, dev_idp_entity_id]
+                    tenant.save(update_fields=["allowed_idps"])
+                self.stdout.write(f"demo now accepts {dev_idp_entity_id}")
+        if settings.PORTAL_DEV_IDP:
+            self.seed_admin(tenant)
+        else:
+            self.stdout.write("PORTAL_DEV_IDP is off: the demo user `admin` was not prepared")
+
+    def seed_admin(self, tenant: Tenant) -> None:
+        """The dev IdP's `admin` becomes the demo tenant's administrator (an assigned role, kept on sign-in).
+
+        The person is recorded exactly as a first sign-in through the development IdP records them."""
+        from tenants.dev_idp import idp as dev_idp
+        from tenants.identity import read_identity, record_saml_sign_in
+
+        person = dev_idp.USERS["admin"]
+        identity = read_identity(issuer=dev_idp.entity_id(), attributes=person.attributes())
+        user, membership = record_saml_sign_in(identity=identity)
+        if membership.role != Membership.Role.ADMIN or membership.source != Membership.Source.ASSIGNED:
+            services.grant_role(actor=None, tenant=tenant, user=user, role=Membership.Role.ADMIN)
+            self.stdout.write(self.style.SUCCESS("the development IdP's `admin` administers demo"))

@@ -1,0 +1,565 @@
+"""SAML sign-in end to end: a pysaml2 IdP signs (and encrypts) real responses, posted to the real ACS."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client, override_settings
+from saml2.metadata import entity_descriptor
+
+from tenants import saml_config, services
+from tenants.models import ExternalIdentity, HomeOrganization, Membership, User
+from tests.conftest import require
+from tests.factories import TenantFactory
+from tests.saml_idp import TestIdP, encode, first_assertion, key_pair
+
+BASE = "http://testserver"
+SP_ENTITY_ID = f"{BASE}/saml2/metadata/"
+UZH_IDP = "https://idp.uzh.example.org/idp/shibboleth"
+HUB_IDP = "https://eduid.example.org/idp/shibboleth"
+
+
+@dataclass
+class SamlWorld:
+    uzh: TestIdP  # trusted, scope uzh.ch, allowed by tenant uzh
+    hub: TestIdP  # trusted (edu-ID-like), scopes uzh.ch eth.ch epfl.ch, allowed by no tenant of uzh.ch
+    impostor: TestIdP  # uzh's entity ID and SSO URL, but a key that is not in the metadata
+    stranger: TestIdP  # not in the metadata at all
+    overrides: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def saml_world(tmp_path_factory: pytest.TempPathFactory) -> SamlWorld:
+    require(shutil.which("xmlsec1") is not None, "xmlsec1 (Debian package xmlsec1)")
+    work = tmp_path_factory.mktemp("saml")
+    uzh = TestIdP(
+        entity_id=UZH_IDP,
+        sso_url="https://idp.uzh.example.org/sso",
+        scopes=["uzh.ch"],
+        key_name="uzh",
+        workdir=work,
+    )
+    hub = TestIdP(
+        entity_id=HUB_IDP,
+        sso_url="https://eduid.example.org/sso",
+        scopes=["uzh.ch", "eth.ch", "epfl.ch"],
+        key_name="hub",
+        workdir=work,
+    )
+    impostor = TestIdP(
+        entity_id=UZH_IDP,
+        sso_url="https://idp.uzh.example.org/sso",
+        scopes=["uzh.ch"],
+        key_name="rogue",
+        workdir=work,
+    )
+    stranger = TestIdP(
+        entity_id="https://idp.stranger.example.org/idp/shibboleth",
+        sso_url="https://idp.uzh.example.org/sso",
+        scopes=["uzh.ch"],
+        key_name="stranger",
+        workdir=work,
+    )
+    # 1. IdP metadata (only the trusted ones reach the SP).
+    metadata_files = []
+    for idp in (uzh, hub):
+        path: Path = work / f"{idp.scopes[0]}-{len(metadata_files)}.xml"
+        path.write_text(idp.metadata_xml())
+        metadata_files.append(str(path))
+    sp_key, sp_cert = work / "sp.key", work / "sp.crt"
+    key_pem, cert_pem = key_pair("sp")
+    sp_key.write_bytes(key_pem)
+    sp_cert.write_bytes(cert_pem)
+    overrides = {
+        "PUBLIC_URL": BASE,
+        "SAML_ENTITY_ID": SP_ENTITY_ID,
+        "SAML_KEY_FILE": str(sp_key),
+        "SAML_CERT_FILE": str(sp_cert),
+        "SAML_METADATA_FILES": metadata_files,
+        "PORTAL_DEV_IDP": False,
+    }
+    # 2. SP metadata from the real configuration; 3. every IdP loads it.
+    with override_settings(**overrides):
+        sp_metadata = str(entity_descriptor(saml_config.build_config()))
+    for idp in (uzh, hub, impostor, stranger):
+        idp.load_sp(sp_metadata)
+    return SamlWorld(uzh=uzh, hub=hub, impostor=impostor, stranger=stranger, overrides=overrides)
+
+
+@pytest.fixture
+def saml(saml_world: SamlWorld, settings: Any) -> SamlWorld:
+    for name, value in saml_world.overrides.items():
+        setattr(settings, name, value)
+    # No cache clearing: the cached SP configuration follows the settings it was built from.
+    yield saml_world
+
+
+@pytest.fixture
+def client() -> Client:
+    """Like a browser: CSRF is enforced, so the ACS must accept the IdP's token-less cross-site POST."""
+    return Client(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def uzh(db: Any) -> Any:
+    tenant = TenantFactory(slug="uzh", name="University of Zurich", allowed_idps=[UZH_IDP])
+    HomeOrganization.objects.create(tenant=tenant, domain="uzh.ch")
+    eth = TenantFactory(slug="eth", name="ETH Zurich", allowed_idps=["https://idp.eth.example.org/idp"])
+    HomeOrganization.objects.create(tenant=eth, domain="eth.ch")
+    return tenant
+
+
+def lecturer(**changes: list[str]) -> dict[str, list[str]]:
+    attributes = {
+        "subject-id": ["8f3a2c@uzh.ch"],
+        "swissEduPersonUniqueID": ["776655@uzh.ch"],
+        "eduPersonPrincipalName": ["lena@uzh.ch"],
+        "swissEduPersonHomeOrganization": ["uzh.ch"],
+        "eduPersonAffiliation": ["faculty", "member"],
+        "eduPersonScopedAffiliation": ["faculty@uzh.ch", "member@uzh.ch"],
+        "givenName": ["Lena"],
+        "sn": ["Lehrer"],
+        "displayName": ["Lena Lehrer"],
+        "mail": ["lena.lehrer@uzh.ch"],
+        "preferredLanguage": ["de"],
+    }
+    attributes.update(changes)
+    return {name: value for name, value in attributes.items() if value}
+
+
+def student(**changes: list[str]) -> dict[str, list[str]]:
+    base = {
+        "subject-id": ["s0042@uzh.ch"],
+        "swissEduPersonUniqueID": ["112233@uzh.ch"],
+        "eduPersonPrincipalName": ["sam@uzh.ch"],
+        "swissEduPersonHomeOrganization": ["uzh.ch"],
+        "eduPersonAffiliation": ["student", "member"],
+        "eduPersonScopedAffiliation": ["student@uzh.ch"],
+        "givenName": ["Sam"],
+        "sn": ["Student"],
+        "displayName": ["Sam Student"],
+        "mail": ["sam@uzh.ch"],
+    }
+    base.update(changes)
+    return {name: value for name, value in base.items() if value}
+
+
+def start_login(client: Client, idp: TestIdP, *, next_url: str = "/uzh/") -> tuple[str, str]:
+    """GET /saml2/login/ like a browser; the IdP reads the AuthnRequest. Returns (request id, RelayState)."""
+    response = client.get("/saml2/login/", {"idp": idp.entity_id, "next": next_url})
+    assert response.status_code == 302, response.content
+    location = response["Location"]
+    request = idp.read_request(location)
+    from urllib.parse import parse_qs, urlparse
+
+    relay_state = parse_qs(urlparse(location).query).get("RelayState", [""])[0]
+    return request.id, relay_state
+
+
+def post(client: Client, xml: str, relay_state: str = "/uzh/") -> Any:
+    return client.post("/saml2/acs/", {"SAMLResponse": encode(xml), "RelayState": relay_state})
+
+
+def sign_in(
+    client: Client,
+    attributes: dict[str, list[str]],
+    *,
+    idp: TestIdP,
+    responder: TestIdP | None = None,
+    next_url: str = "/uzh/",
+    **response_options: Any,
+) -> Any:
+    request_id, relay_state = start_login(client, idp, next_url=next_url)
+    xml = (responder or idp).response_xml(
+        attributes, in_response_to=request_id, sp_entity_id=SP_ENTITY_ID, **response_options
+    )
+    return post(client, xml, relay_state)
+
+
+def assert_refused(response: Any, title: str) -> None:
+    body = response.content.decode()
+    assert response.status_code == 403, body[:2000]
+    assert title in body, body[:2000]
+    assert 'data-testid="refusal-message"' in body
+    assert "Traceback" not in body
+    assert "contact" in body  # says whom to ask
+    assert not User.objects.exists()
+    assert not Membership.objects.exists()
+    assert not ExternalIdentity.objects.exists()
+
+
+# --- accepted sign-ins ------------------------------------------------------------------------------------
+
+
+def test_signed_response_with_encrypted_assertion_signs_a_lecturer_in(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    request_id, relay_state = start_login(client, saml.uzh, next_url="/uzh/")
+    xml = saml.uzh.response_xml(lecturer(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID)
+    # edu-ID's shape: the Response is signed, the Assertion only exists encrypted.
+    assert "EncryptedAssertion" in xml and "Lena" not in xml
+    response = post(client, xml, relay_state)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/uzh/"
+    user = User.objects.get()
+    assert user.username.startswith("u-") and "lena" not in user.username
+    assert (user.first_name, user.last_name, user.display_name) == ("Lena", "Lehrer", "Lena Lehrer")
+    assert user.email == "lena.lehrer@uzh.ch"
+    assert user.preferred_language == "de"
+    assert response.cookies["django_language"].value == "de"  # the interface follows preferredLanguage
+    assert user.affiliations == ["faculty", "member"]
+    membership = Membership.objects.get(user=user)
+    assert (membership.tenant, membership.role, membership.source) == (uzh, "host", "saml")
+    identities = {(row.kind, row.value, row.issuer) for row in ExternalIdentity.objects.all()}
+    assert identities == {
+        ("subject-id", "8f3a2c@uzh.ch", UZH_IDP),
+        ("swissEduPersonUniqueID", "776655@uzh.ch", UZH_IDP),
+    }
+    home = client.get("/uzh/")
+    assert 'data-testid="signed-in-as">Lena Lehrer<' in home.content.decode()
+    assert 'data-testid="tenant-name">University of Zurich<' in home.content.decode()
+
+
+def test_second_sign_in_updates_the_same_person_and_keeps_an_assigned_role(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    assert sign_in(client, student(), idp=saml.uzh).status_code == 302
+    user = User.objects.get()
+    assert Membership.objects.get(user=user).role == "member"
+    services.grant_role(actor=None, tenant=uzh, user=user, role=Membership.Role.ADMIN)
+    client.logout()
+
+    changed = student(givenName=["Samira"], displayName=["Samira Student"], mail=["samira@uzh.ch"])
+    assert sign_in(client, changed, idp=saml.uzh).status_code == 302
+    assert User.objects.count() == 1
+    user.refresh_from_db()
+    assert (user.first_name, user.display_name, user.email) == ("Samira", "Samira Student", "samira@uzh.ch")
+    membership = Membership.objects.get(user=user)
+    assert (membership.role, membership.source) == ("admin", "assigned")
+
+
+def test_role_from_the_idp_follows_affiliation_changes(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    assert sign_in(client, student(), idp=saml.uzh).status_code == 302
+    client.logout()
+    promoted = student(eduPersonAffiliation=["employee"], eduPersonScopedAffiliation=[])
+    assert sign_in(client, promoted, idp=saml.uzh).status_code == 302
+    assert Membership.objects.get().role == "host"
+
+
+def test_fallback_keys_and_home_organisation(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    """No subject-id: swissEduPersonUniqueID keys the person; schacHomeOrganization names the tenant."""
+    attributes = student()
+    attributes.pop("subject-id")
+    attributes.pop("swissEduPersonHomeOrganization")
+    attributes["schacHomeOrganization"] = ["uzh.ch"]
+    assert sign_in(client, attributes, idp=saml.uzh).status_code == 302
+    row = ExternalIdentity.objects.get()
+    assert (row.kind, row.value) == ("swissEduPersonUniqueID", "112233@uzh.ch")
+    assert Membership.objects.get().tenant == uzh
+
+
+def test_eppn_and_mail_are_never_keys(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    """A different person who inherits a reassigned ePPN and mail is a different user."""
+    assert sign_in(client, student(), idp=saml.uzh).status_code == 302
+    client.logout()
+    newcomer = student(swissEduPersonUniqueID=["999999@uzh.ch"])
+    newcomer["subject-id"] = ["new0001@uzh.ch"]
+    assert sign_in(client, newcomer, idp=saml.uzh).status_code == 302
+    assert User.objects.count() == 2
+
+
+def test_scoped_affiliation_of_another_organisation_grants_nothing(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    attributes = student(eduPersonScopedAffiliation=["faculty@eth.ch"])
+    assert sign_in(client, attributes, idp=saml.uzh).status_code == 302
+    assert Membership.objects.get().role == "member"
+    assert User.objects.get().affiliations == ["member", "student"]
+
+
+def test_hostile_relay_state_ends_on_the_tenant_home(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    # Through the login view: the hostile `next` never becomes the RelayState.
+    request_id, relay_state = start_login(client, saml.uzh, next_url="https://evil.example.com/steal")
+    assert "evil" not in relay_state
+    # Posted straight to the ACS with a hostile RelayState: still lands on a page of ours.
+    xml = saml.uzh.response_xml(lecturer(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID)
+    response = post(client, xml, "https://evil.example.com/steal")
+    assert response.status_code == 302
+    assert response["Location"] == "/uzh/"
+
+
+def test_safe_next_is_kept(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    response = sign_in(client, lecturer(), idp=saml.uzh, next_url="/uzh/rooms/?page=2")
+    assert response["Location"] == "/uzh/rooms/?page=2"
+
+
+# --- refused sign-ins ---------------------------------------------------------------------------------------
+
+
+def test_tampered_assertion_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    request_id, relay_state = start_login(client, saml.uzh)
+    xml = saml.uzh.response_xml(
+        student(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID, encrypt=False
+    )
+    assert ">student<" in xml
+    tampered = xml.replace(">student<", ">faculty<")
+    assert_refused(post(client, tampered, relay_state), "Sign-in could not be verified")
+
+
+def test_unsigned_response_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    response = sign_in(client, lecturer(), idp=saml.uzh, sign_response=False)
+    assert_refused(response, "Sign-in could not be verified")
+
+
+def test_unsigned_response_with_signed_assertion_is_refused(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    """want_response_signed: a signed assertion alone does not do."""
+    response = sign_in(
+        client, lecturer(), idp=saml.uzh, sign_response=False, sign_assertion=True, encrypt=False
+    )
+    assert_refused(response, "Sign-in could not be verified")
+
+
+def test_unknown_idp_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    response = sign_in(client, lecturer(), idp=saml.uzh, responder=saml.stranger)
+    assert_refused(response, "Unknown identity provider")
+
+
+def test_trusted_entity_id_with_another_key_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    response = sign_in(client, lecturer(), idp=saml.uzh, responder=saml.impostor)
+    assert_refused(response, "Sign-in could not be verified")
+
+
+def test_signature_wrapping_with_an_extra_unsigned_assertion_is_refused(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    request_id, relay_state = start_login(client, saml.uzh)
+    genuine = saml.uzh.response_xml(student(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID)
+    # The attacker's own assertion (a faculty member), unsigned, slipped in before the genuine encrypted one.
+    forged_source = saml.uzh.response_xml(
+        lecturer(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID, sign_response=False, encrypt=False
+    )
+    forged = first_assertion(forged_source)
+    marker = genuine.index("<saml:EncryptedAssertion") if "<saml:EncryptedAssertion" in genuine else None
+    assert marker is not None, genuine[:500]
+    wrapped = genuine[:marker] + forged + genuine[marker:]
+    assert_refused(post(client, wrapped, relay_state), "Sign-in could not be verified")
+
+
+def test_replayed_response_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    request_id, relay_state = start_login(client, saml.uzh)
+    xml = saml.uzh.response_xml(lecturer(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID)
+    assert post(client, xml, relay_state).status_code == 302
+    client.logout()
+    User.objects.all().delete()  # so that "nothing written" can be checked for the replay
+    response = post(client, xml, relay_state)
+    assert_refused(response, "Sign-in not started here")
+
+
+def test_response_injected_into_another_browser_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    """Login CSRF: the attacker's own valid response, posted from the victim's browser."""
+    request_id, relay_state = start_login(client, saml.uzh)
+    xml = saml.uzh.response_xml(lecturer(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID)
+    victim = Client(enforce_csrf_checks=True)
+    start_login(victim, saml.uzh)  # the victim even has a sign-in of their own under way
+    assert_refused(post(victim, xml, relay_state), "Sign-in not started here")
+
+
+def test_out_of_scope_home_organisation_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    """A signed assertion from uzh's IdP that claims ETH's domain."""
+    attributes = lecturer(swissEduPersonHomeOrganization=["eth.ch"])
+    assert_refused(sign_in(client, attributes, idp=saml.uzh), "Institution not confirmed")
+
+
+def test_idp_not_allowed_for_the_tenant_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    """The hub may speak for uzh.ch (scope in its metadata), but uzh does not accept it."""
+    response = sign_in(client, lecturer(), idp=saml.hub)
+    assert_refused(response, "Sign-in method not accepted")
+    assert "University of Zurich does not accept" in response.content.decode()
+
+
+def test_unknown_home_organisation_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    attributes = lecturer(swissEduPersonHomeOrganization=["epfl.ch"])
+    response = sign_in(client, attributes, idp=saml.hub)
+    assert_refused(response, "Your institution does not use auditorium")
+
+
+def test_identifier_outside_the_idps_scope_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    attributes = lecturer()
+    attributes["subject-id"] = ["8f3a2c@eth.ch"]
+    assert_refused(sign_in(client, attributes, idp=saml.uzh), "Identity not confirmed")
+
+
+def test_missing_identifier_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    attributes = lecturer()
+    attributes.pop("subject-id")
+    attributes.pop("swissEduPersonUniqueID")
+    assert_refused(sign_in(client, attributes, idp=saml.uzh), "No stable identifier")
+
+
+def test_expired_assertion_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    """Issued 10 minutes ago with a 5-minute lifetime: beyond the 60 s of allowed clock skew."""
+    response = sign_in(client, lecturer(), idp=saml.uzh, seconds_ago=600)
+    assert_refused(response, "Sign-in expired")
+
+
+def test_response_within_the_allowed_clock_skew_is_accepted(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    """An IdP clock 50 s ahead of ours: NotBefore lies in our future, within the 60 s allowed."""
+    assert sign_in(client, lecturer(), idp=saml.uzh, seconds_ago=-50).status_code == 302
+
+
+def test_response_from_an_idp_clock_far_ahead_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    assert_refused(sign_in(client, lecturer(), idp=saml.uzh, seconds_ago=-300), "Sign-in expired")
+
+
+def test_acs_without_a_response_is_a_clear_400(saml: SamlWorld, client: Client, db: Any) -> None:
+    response = client.post("/saml2/acs/", {})
+    assert response.status_code == 400
+
+
+# --- configuration and sign-out -----------------------------------------------------------------------------
+
+
+def test_sp_metadata_publishes_encryption_key_and_signing_wishes(
+    saml: SamlWorld, client: Client, db: Any
+) -> None:
+    body = client.get("/saml2/metadata/").content.decode()
+    assert 'WantAssertionsSigned="false"' in body
+    assert 'use="encryption"' in body
+    assert f"{BASE}/saml2/acs/" in body
+    assert "urn:oasis:names:tc:SAML:attribute:subject-id" in body
+
+
+def test_saml_session_cookie_is_samesite_none_and_secure(saml: SamlWorld, client: Client, db: Any) -> None:
+    response = client.get("/saml2/login/", {"idp": UZH_IDP, "next": "/uzh/"})
+    cookie = response.cookies["saml_session"]
+    assert cookie["samesite"] == "None"
+    assert cookie["secure"] is True
+
+
+def test_local_sign_out_always_works(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    assert sign_in(client, lecturer(), idp=saml.uzh).status_code == 302
+    client.get("/uzh/")
+    response = client.post("/accounts/logout/", HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+    assert response.status_code == 302
+    assert 'data-testid="signed-in-as"' not in client.get("/uzh/").content.decode()
+
+
+def test_saml_logout_without_idp_single_logout_signs_out_locally(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    assert sign_in(client, lecturer(), idp=saml.uzh).status_code == 302
+    response = client.get("/saml2/logout/")
+    assert response.status_code in {302, 303}
+    assert 'data-testid="signed-in-as"' not in client.get("/uzh/").content.decode()
+
+
+def test_development_idp_is_not_mounted_without_the_setting(saml: SamlWorld, client: Client, db: Any) -> None:
+    assert client.get("/dev-idp/metadata/").status_code == 404
+    assert client.get("/dev-idp/sso/").status_code == 404
+
+
+def test_sign_in_at_an_unknown_idp_is_a_clear_403(saml: SamlWorld, client: Client, db: Any) -> None:
+    response = client.get("/saml2/login/", {"idp": "https://idp.nowhere.example.org/", "next": "/"})
+    assert response.status_code == 403
+    assert "Unknown identity provider" in response.content.decode()
+
+
+def test_expired_idp_metadata_is_a_clear_503(saml: SamlWorld, settings: Any, tmp_path: Path, db: Any) -> None:
+    expired = tmp_path / "expired.xml"
+    xml = saml.uzh.metadata_xml().replace(
+        "<ns0:EntityDescriptor ", '<ns0:EntityDescriptor validUntil="2020-01-01T00:00:00Z" ', 1
+    )
+    aggregate = (
+        '<ns0:EntitiesDescriptor xmlns:ns0="urn:oasis:names:tc:SAML:2.0:metadata" '
+        'validUntil="2020-01-01T00:00:00Z">'
+        + re.sub(r"^<\?xml[^>]*\?>\s*", "", xml)
+        + "</ns0:EntitiesDescriptor>"
+    )
+    expired.write_text(aggregate)
+    settings.SAML_METADATA_FILES = [str(expired)]
+    saml_config.clear_config_cache()
+    client = Client(enforce_csrf_checks=True)
+    for response in (
+        client.get("/saml2/login/", {"next": "/"}),
+        client.post("/saml2/acs/", {"SAMLResponse": "x"}),
+    ):
+        assert response.status_code == 503
+        assert "temporarily unavailable" in response.content.decode()
+
+
+def test_missing_home_organisation_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    attributes = lecturer()
+    attributes.pop("swissEduPersonHomeOrganization")
+    assert_refused(sign_in(client, attributes, idp=saml.uzh), "Your institution is not known")
+
+
+def test_home_organisation_of_an_inactive_tenant_is_refused(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    uzh.is_active = False
+    uzh.save(update_fields=["is_active"])
+    assert_refused(sign_in(client, lecturer(), idp=saml.uzh), "Your institution does not use auditorium")
+
+
+def test_next_back_into_saml_lands_on_the_tenant_home(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    """The header's "Sign in" link on a refusal page carries next=/saml2/acs/: not a destination."""
+    response = sign_in(client, lecturer(), idp=saml.uzh, next_url="/saml2/acs/")
+    assert response["Location"] == "/uzh/"
+
+
+def test_refusal_after_a_broken_response_offers_to_sign_in_again(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    response = sign_in(client, lecturer(), idp=saml.uzh, sign_response=False)
+    assert 'href="/saml2/login/"' in response.content.decode()
+
+
+def test_sp_configuration_is_built_once_and_follows_its_settings(saml: SamlWorld, settings: Any) -> None:
+    first = saml_config.load_config()
+    assert saml_config.load_config() is first
+    settings.PUBLIC_URL = "https://portal.example.org"
+    settings.SAML_ENTITY_ID = "https://portal.example.org/saml2/metadata/"
+    rebuilt = saml_config.load_config()
+    assert rebuilt is not first
+    assert rebuilt.entityid == "https://portal.example.org/saml2/metadata/"
+
+
+def test_disabled_account_is_refused_and_not_updated(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    assert sign_in(client, student(), idp=saml.uzh).status_code == 302
+    client.logout()
+    User.objects.update(is_active=False)
+    response = sign_in(client, student(givenName=["Changed"]), idp=saml.uzh)
+    assert response.status_code == 403
+    assert "Your account is disabled" in response.content.decode()
+    assert User.objects.get().first_name == "Sam"
+
+
+def test_signature_wrapping_with_the_signed_response_nested_in_a_forged_one_is_refused(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    """XSW: a forged unsigned Response (a faculty member) that carries the genuine signed one inside it."""
+    request_id, relay_state = start_login(client, saml.uzh)
+    genuine = saml.uzh.response_xml(student(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID)
+    forged = saml.uzh.response_xml(
+        lecturer(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID, sign_response=False, encrypt=False
+    )
+    genuine_element = re.sub(r"^<\?xml[^>]*\?>\s*", "", genuine)
+    issuer_end = forged.index("</saml:Issuer>") + len("</saml:Issuer>")
+    wrapped = (
+        forged[:issuer_end]
+        + '<samlp:Extensions xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">'
+        + genuine_element
+        + "</samlp:Extensions>"
+        + forged[issuer_end:]
+    )
+    assert_refused(post(client, wrapped, relay_state), "Sign-in could not be verified")
