@@ -177,12 +177,19 @@ def read_identity(*, issuer: str, attributes: Mapping[str, Sequence[str]]) -> Id
         )
 
     affiliations = read_affiliations(attributes, scopes=scopes, home_org=home_org)
+    entitlements = {str(value).strip() for value in attributes.get("eduPersonEntitlement") or []}
+    if tenant.admin_entitlement and tenant.admin_entitlement in entitlements:
+        role = Membership.Role.ADMIN
+    elif HOST_AFFILIATIONS & set(affiliations):
+        role = Membership.Role.HOST
+    else:
+        role = Membership.Role.MEMBER
     return Identity(
         issuer=issuer,
         tenant=tenant,
         home_organization=home_org,
         identifiers=identifiers,
-        role=Membership.Role.HOST if HOST_AFFILIATIONS & set(affiliations) else Membership.Role.MEMBER,
+        role=role,
         first_name=first(attributes, "givenName")[:150],
         last_name=first(attributes, "sn")[:150],
         display_name=first(attributes, "displayName")[:200],
@@ -276,6 +283,14 @@ def _record_saml_sign_in(identity: Identity) -> tuple[User, Membership]:
         else:
             logger.warning("identifier %s of %s names another user; keeping the first", kind, identity.issuer)
 
+    if not created and Membership.objects.filter(user=user, tenant=identity.tenant, is_blocked=True).exists():
+        raise SignInRefused(
+            "blocked",
+            _("Your access is blocked"),
+            _("An administrator of %(tenant)s has blocked your access to its meetings.")
+            % {"tenant": identity.tenant.name},
+            {"issuer": identity.issuer},
+        )
     changed = []
     for name in ("first_name", "last_name", "display_name", "email", "preferred_language", "affiliations"):
         value = getattr(identity, name)

@@ -69,6 +69,12 @@ class Tenant(models.Model):
         blank=True,
         help_text=_("Entity IDs of the IdPs allowed to sign this institution's people in."),
     )
+    admin_entitlement = models.CharField(
+        _("admin entitlement"),
+        max_length=500,
+        blank=True,
+        help_text=_("An eduPersonEntitlement value whose holders become administrators when they sign in."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -37,6 +37,7 @@ OPTIONAL_ATTRIBUTES = [
     "schacHomeOrganization",
     "eduPersonAffiliation",
     "eduPersonScopedAffiliation",
+    "eduPersonEntitlement",
     "mail",
     "givenName",
     "sn",

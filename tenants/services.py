@@ -36,10 +36,17 @@ def create_tenant(
     hosts: list[str] | None = None,
     home_organizations: list[str] | None = None,
     allowed_idps: list[str] | None = None,
+    admin_entitlement: str = "",
     deployment: dict[str, Any],
 ) -> Tenant:
     """Create a tenant with its Jitsi deployment. `deployment` holds JitsiDeployment fields by name."""
-    tenant = Tenant(slug=slug, name=name, time_zone=time_zone, allowed_idps=list(allowed_idps or []))
+    tenant = Tenant(
+        slug=slug,
+        name=name,
+        time_zone=time_zone,
+        allowed_idps=list(allowed_idps or []),
+        admin_entitlement=admin_entitlement,
+    )
     tenant.full_clean()
     tenant.save()
     rows: list[TenantHost | HomeOrganization] = [

@@ -32,8 +32,18 @@ ARGS = [
 
 def test_creates_tenant_deployment_and_admin():
     UserFactory(username="op")
-    call_command("create_tenant", "unibas", *ARGS, "--admin", "op", stdout=io.StringIO())
+    call_command(
+        "create_tenant",
+        "unibas",
+        *ARGS,
+        "--admin",
+        "op",
+        "--admin-entitlement",
+        "urn:x:admin",
+        stdout=io.StringIO(),
+    )
     tenant = Tenant.objects.get(slug="unibas")
+    assert tenant.admin_entitlement == "urn:x:admin"
     assert tenant.allowed_idps == ["https://eduid.ch/idp/shibboleth"]
     assert list(tenant.hosts.values_list("host", flat=True)) == ["meet.unibas.ch"]
     assert list(tenant.home_organizations.values_list("domain", flat=True)) == ["unibas.ch"]

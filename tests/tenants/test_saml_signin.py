@@ -563,3 +563,45 @@ def test_signature_wrapping_with_the_signed_response_nested_in_a_forged_one_is_r
         + forged[issuer_end:]
     )
     assert_refused(post(client, wrapped, relay_state), "Sign-in could not be verified")
+
+
+# --- roles set by the institution ---------------------------------------------------------------
+
+ADMIN_ENTITLEMENT = "urn:mace:uzh.ch:auditorium:admin"
+
+
+def test_admin_entitlement_configured_by_the_tenant_makes_an_admin(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    uzh.admin_entitlement = ADMIN_ENTITLEMENT
+    uzh.save(update_fields=["admin_entitlement"])
+    entitled = student(eduPersonEntitlement=["urn:mace:other:thing", ADMIN_ENTITLEMENT])
+    assert sign_in(client, entitled, idp=saml.uzh).status_code == 302
+    membership = Membership.objects.get()
+    assert (membership.role, membership.source) == ("admin", "saml")
+    client.logout()
+    # The entitlement withdrawn at the IdP: the next sign-in takes the admin role away again.
+    assert sign_in(client, student(), idp=saml.uzh).status_code == 302
+    assert Membership.objects.get().role == "member"
+
+
+def test_entitlement_of_no_meaning_to_the_tenant_grants_nothing(
+    saml: SamlWorld, uzh: Any, client: Client
+) -> None:
+    entitled = student(eduPersonEntitlement=[ADMIN_ENTITLEMENT])
+    assert sign_in(client, entitled, idp=saml.uzh).status_code == 302
+    assert Membership.objects.get().role == "member"
+
+
+def test_blocked_member_cannot_sign_in_and_nothing_changes(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    assert sign_in(client, student(), idp=saml.uzh).status_code == 302
+    membership = Membership.objects.get()
+    membership.is_blocked = True
+    membership.save(update_fields=["is_blocked"])
+    client.logout()
+    response = sign_in(client, student(givenName=["Changed"]), idp=saml.uzh)
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert "Your access is blocked" in body and "University of Zurich" in body
+    assert User.objects.get().first_name == "Sam"  # the refused sign-in wrote nothing
+    assert "_auth_user_id" not in client.session

@@ -36,6 +36,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--admin", action="append", default=[], help="username to make admin (repeatable)"
         )
+        parser.add_argument(
+            "--admin-entitlement", default="", help="eduPersonEntitlement value that makes its holders admins"
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         deployment: dict[str, Any] = {
@@ -64,6 +67,7 @@ class Command(BaseCommand):
                 hosts=opts["host"],
                 home_organizations=opts["home_org"],
                 allowed_idps=opts["idp"],
+                admin_entitlement=opts["admin_entitlement"],
                 deployment=deployment,
             )
         except ValidationError as exc:
