@@ -14,5 +14,6 @@ urlpatterns = [
     path("saml2/", include("tenants.saml_urls")),
     path("accounts/logout/", tenant_views.logout_view, name="logout"),
     path("", include("meetings.public_urls")),
+    path("api/v1/", include("meetings.api.urls")),
     path("<slug:tenant>/", include("tenants.urls")),
 ]

@@ -1,0 +1,110 @@
+"""POST /api/v1/rooms/<room>/join/: a join token for a signed-in user, as JSON.
+
+The room is looked up by name among the rooms the user may know of: those of their tenants, those they host
+or are invited to, and link rooms. On a tenant's own host name only that tenant's rooms count.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from meetings.access import rooms_for_api
+from meetings.joining import JoinTicket, join_room
+from meetings.models import Room
+
+
+class JoinRequestSerializer(serializers.Serializer[Any]):
+    access_code = serializers.CharField(
+        required=False, allow_blank=True, max_length=128, trim_whitespace=True
+    )
+
+
+class JoinResponseSerializer(serializers.Serializer[Any]):
+    jwt = serializers.CharField(
+        help_text="The token for Jitsi (IFrame API `jwt` option, or `?jwt=` in the URL)"
+    )
+    jitsi_url = serializers.URLField(help_text="The meeting's URL, without the token")
+    room = serializers.CharField(help_text="The room name Jitsi uses (the token's `room` claim)")
+    expires_at = serializers.DateTimeField()
+
+
+class RefusalSerializer(serializers.Serializer[Any]):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    opens_at = serializers.DateTimeField(required=False)
+
+
+def _pick(rooms: list[Room]) -> Room | None:
+    """Prefer the room of one's own tenant when link rooms of other tenants share its name."""
+    if len(rooms) == 1:
+        return rooms[0]
+    own = [r for r in rooms if getattr(r, "viewer_is_member", False)]
+    return own[0] if len(own) == 1 else None
+
+
+class JoinRoomView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=JoinRequestSerializer,
+        responses={
+            200: JoinResponseSerializer,
+            403: OpenApiResponse(RefusalSerializer, description="Not invited, or access code missing/wrong"),
+            404: OpenApiResponse(RefusalSerializer, description="No such room (or not yours to know)"),
+            409: OpenApiResponse(
+                RefusalSerializer, description="Not open yet (`opens_at`), or ambiguous name"
+            ),
+        },
+        summary="Join a room",
+    )
+    def post(self, request: Request, room: str) -> Response:
+        payload = JoinRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        candidates = rooms_for_api(request.user).filter(name=room)
+        host_tenant = getattr(request._request, "host_tenant", None)
+        if host_tenant is not None:
+            candidates = candidates.filter(tenant=host_tenant)
+        rooms = list(candidates[:5])
+        if not rooms:
+            return Response(
+                {"detail": _("No such room."), "code": "not_found"}, status=status.HTTP_404_NOT_FOUND
+            )
+        chosen = _pick(rooms)
+        if chosen is None:
+            return Response(
+                {
+                    "detail": _(
+                        "Several institutions have a room of this name; use your institution's address."
+                    ),
+                    "code": "ambiguous",
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        result = join_room(
+            room=chosen,
+            user=request.user,
+            now=timezone.now(),
+            access_code=payload.validated_data.get("access_code") or None,
+        )
+        if not isinstance(result, JoinTicket):
+            body: dict[str, Any] = {"detail": result.message, "code": result.reason.value}
+            if result.opens_at is not None:
+                body["opens_at"] = result.opens_at.isoformat()
+            return Response(body, status=result.status)
+        return Response(
+            {
+                "jwt": result.jwt,
+                "jitsi_url": result.jitsi_url,
+                "room": result.token.room,
+                "expires_at": result.expires_at.isoformat(),
+            }
+        )
