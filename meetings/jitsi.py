@@ -177,4 +177,6 @@ def mint_room_token(
     if signer.kid:
         headers["kid"] = signer.kid
     token = jwt.encode(claims, signer.key, algorithm=signer.algorithm, headers=headers)
-    return RoomToken(jwt=token, room=claims["room"], expires_at=expires_at, claims=claims)
+    # Report the expiry as the token states it: whole seconds.
+    exact = datetime.fromtimestamp(claims["exp"], tz=expires_at.tzinfo)
+    return RoomToken(jwt=token, room=claims["room"], expires_at=exact, claims=claims)
