@@ -18,15 +18,17 @@ An access code, when set, is asked of everyone but the hosts. The rooms of anoth
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.hashers import check_password, make_password
-from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Value
+from django.db import connection
+from django.db.models import BooleanField, Exists, Field, Model, OuterRef, Q, QuerySet, Value
 
 from meetings.models import Room
 from tenants.access import membership_of
-from tenants.models import Membership, Tenant
+from tenants.models import JitsiDeployment, Membership, Tenant
 
 
 class Verdict(enum.StrEnum):
@@ -159,3 +161,83 @@ def check_access_code(room: Room, code: str | None) -> bool:
     if not code:
         return False
     return check_password(code.strip(), room.access_code_hash)
+
+
+# The join hot path: one statement, compiled once per process, fetching the room, its tenant and deployment
+# and what the user is to it. The ORM form of the same query (joinable_rooms/rooms_for_api) costs 3-6 ms
+# of SQL compilation per request, more than everything else a join does together.
+
+
+def _columns(model: type[Model], alias: str) -> tuple[list[Field[Any, Any]], str]:
+    fields = list(model._meta.concrete_fields)
+    return fields, ", ".join(f'{alias}."{f.column}"' for f in fields)
+
+
+@functools.cache
+def _join_sql() -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]], list[Field[Any, Any]]]:
+    room_fields, room_cols = _columns(Room, "r")
+    tenant_fields, tenant_cols = _columns(Tenant, "t")
+    dep_fields, dep_cols = _columns(JitsiDeployment, "d")
+    co_hosts = Room.co_hosts.through._meta.db_table
+    invitees = Room.invitees.through._meta.db_table
+    sql = f"""
+        SELECT {room_cols}, {tenant_cols}, {dep_cols},
+          EXISTS (SELECT 1 FROM {co_hosts} c WHERE c.room_id = r.id AND c.user_id = %s),
+          EXISTS (SELECT 1 FROM {invitees} i WHERE i.room_id = r.id AND i.user_id = %s),
+          EXISTS (SELECT 1 FROM {Membership._meta.db_table} m
+                  WHERE m.tenant_id = r.tenant_id AND m.user_id = %s AND m.is_blocked = %s)
+        FROM {Room._meta.db_table} r
+        JOIN {Tenant._meta.db_table} t ON t.id = r.tenant_id
+        JOIN {JitsiDeployment._meta.db_table} d ON d.tenant_id = t.id
+        WHERE r.name = %s AND t.is_active = %s
+    """  # noqa: S608 - identifiers come from model metadata; every value is a bound parameter
+    return sql, room_fields, tenant_fields, dep_fields
+
+
+def _hydrate(model: type[Model], fields: list[Field[Any, Any]], values: tuple[Any, ...]) -> Any:
+    converted = [
+        f.from_db_value(v, None, connection) if isinstance(v, str) and hasattr(f, "from_db_value") else v
+        for f, v in zip(fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+def rooms_named(name: str, user: Any, tenant: Tenant | None = None) -> list[Room]:
+    """Rooms called `name` (in `tenant`, or in any active tenant) with their tenant and deployment loaded
+    and the viewer annotations of annotate_viewer() set. One query."""
+    sql, room_fields, tenant_fields, dep_fields = _join_sql()
+    user_id = user.pk if getattr(user, "is_authenticated", False) else None
+    params: list[Any] = [user_id, user_id, user_id, False, name, True]
+    if tenant is not None:
+        sql += " AND r.tenant_id = %s"
+        params.append(tenant.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " LIMIT 10", params)
+        rows = cursor.fetchall()
+    rooms = []
+    n_room, n_tenant, n_dep = len(room_fields), len(tenant_fields), len(dep_fields)
+    for row in rows:
+        room = _hydrate(Room, room_fields, row[:n_room])
+        found_tenant = tenant or _hydrate(Tenant, tenant_fields, row[n_room : n_room + n_tenant])
+        if tenant is None:
+            deployment = _hydrate(
+                JitsiDeployment, dep_fields, row[n_room + n_tenant : n_room + n_tenant + n_dep]
+            )
+            found_tenant._state.fields_cache["deployment"] = deployment
+            deployment._state.fields_cache["tenant"] = found_tenant
+        room.tenant = found_tenant
+        flags = row[n_room + n_tenant + n_dep :]
+        room.viewer_is_co_host, room.viewer_is_invitee, room.viewer_is_member = (bool(v) for v in flags)  # type: ignore[attr-defined]
+        rooms.append(room)
+    return rooms
+
+
+def may_look_up(room: Room, user: Any) -> bool:
+    """The filter of rooms_for_api() in Python, for rows from rooms_named()."""
+    return bool(
+        getattr(room, "viewer_is_member", False)
+        or room.owner_id == user.pk
+        or getattr(room, "viewer_is_co_host", False)
+        or getattr(room, "viewer_is_invitee", False)
+        or room.access == Room.Access.LINK
+    )

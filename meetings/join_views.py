@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from meetings.access import joinable_rooms, requires_access_code, viewer_of
+from meetings.access import requires_access_code, rooms_named, viewer_of
 from meetings.joining import JoinTicket, Reason, Refusal, join_room
 from meetings.models import Room
 from tenants.access import refusal
@@ -173,11 +173,10 @@ def _refused(
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, room: str) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
-    found = joinable_rooms(tenant, request.user).filter(name=room).first()
-    if found is None:
+    found = rooms_named(room, request.user, tenant)  # tenant comes with its deployment from the middleware
+    if not found:
         return not_found(request)
-    found.tenant = tenant  # already loaded with its deployment by the middleware
-    return respond(request, found)
+    return respond(request, found[0])
 
 
 @require_GET

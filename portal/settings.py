@@ -232,3 +232,6 @@ RATE_LIMIT_ANONYMOUS_JOIN = env_str("RATE_LIMIT_ANONYMOUS_JOIN", "60/60")
 CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
 # Serve /bench/bare (a view without database, the benchmark's baseline); on with DEBUG.
 BENCH_VIEWS = env_bool("BENCH_VIEWS", DEBUG)
+# Sessions: "django.contrib.sessions.backends.cached_db" reads them from the cache (Redis) and saves a
+# database round trip on every signed-in request, joins included.
+SESSION_ENGINE = env_str("SESSION_ENGINE", "django.contrib.sessions.backends.db")

@@ -12,12 +12,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from meetings.access import rooms_for_api
+from meetings.access import may_look_up, rooms_named
 from meetings.joining import JoinTicket, join_room
 from meetings.models import Room
 
@@ -53,6 +55,9 @@ def _pick(rooms: list[Room]) -> Room | None:
 
 class JoinRoomView(APIView):
     permission_classes = [IsAuthenticated]
+    # JSON only: skips content negotiation with the browsable renderer on this hot path.
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=JoinRequestSerializer,
@@ -69,11 +74,9 @@ class JoinRoomView(APIView):
     def post(self, request: Request, room: str) -> Response:
         payload = JoinRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        candidates = rooms_for_api(request.user).filter(name=room)
+        # On a tenant's own host name only its rooms count.
         host_tenant = getattr(request._request, "host_tenant", None)
-        if host_tenant is not None:
-            candidates = candidates.filter(tenant=host_tenant)
-        rooms = list(candidates[:5])
+        rooms = [r for r in rooms_named(room, request.user, host_tenant) if may_look_up(r, request.user)]
         if not rooms:
             return Response(
                 {"detail": _("No such room."), "code": "not_found"}, status=status.HTTP_404_NOT_FOUND
