@@ -73,7 +73,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_env(database_url: str) -> dict[str, str]:
+def bench_env(database_url: str, redis_url: str = "") -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url,
@@ -86,7 +86,10 @@ def bench_env(database_url: str) -> dict[str, str]:
         LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="portal.settings",
     )
-    env.pop("REDIS_URL", None)  # joins need no cache or channel layer
+    env.pop("REDIS_URL", None)  # joins need no cache or channel layer...
+    env.pop("SESSION_ENGINE", None)
+    if redis_url:  # ...unless sessions are to be read from it
+        env.update(REDIS_URL=redis_url, SESSION_ENGINE="django.contrib.sessions.backends.cached_db")
     return env
 
 
@@ -301,6 +304,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--page", action="store_true", help="also measure the HTML join page")
     parser.add_argument(
+        "--cached-sessions",
+        metavar="REDIS_URL",
+        default="",
+        help="read sessions through Redis (SESSION_ENGINE=cached_db), e.g. redis://127.0.0.1:6379/2",
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/auditorium_bench"),
     )
@@ -311,7 +320,9 @@ def main() -> None:
         raise SystemExit("the benchmark only talks to 127.0.0.1")
 
     sys.path.insert(0, str(ROOT))
-    env = bench_env(args.database_url)
+    if args.cached_sessions and not args.cached_sessions.startswith("redis://127.0.0.1"):
+        raise SystemExit("the benchmark only talks to 127.0.0.1")
+    env = bench_env(args.database_url, args.cached_sessions)
     os.environ.update(env)  # this process seeds through the ORM with the same settings as the server
     ensure_database(args.database_url)
     subprocess.run(
@@ -329,6 +340,8 @@ def main() -> None:
             f"server {args.server}"
             + (f" ({args.workers} workers x {args.threads} threads)" if args.server == "gunicorn" else "")
             + f", {connections} connections, {duration:.0f} s per scenario, {os.cpu_count()} CPUs"
+            + (", sessions via Redis" if args.cached_sessions else "")
+            + f", load average before {os.getloadavg()[0]:.1f}"
         )
         results = [asyncio.run(drive("bare", port, bare, duration, args.warmup))]
         results.append(asyncio.run(drive("join", port, joins, duration, args.warmup)))
