@@ -176,3 +176,26 @@ def test_bad_method_and_bad_shapes(client, room, member):
     # Oversized or odd input: a clear answer, never a 500.
     assert client.post(url(room), {"access_code": "x" * 5000}).status_code == 403
     assert client.post(url(room), {"access_code": ["a", "b"]}).status_code in (302, 403)
+
+
+def test_join_on_tenant_own_host(client, room, member, settings):
+    from tenants.middleware import forget_hosts
+    from tenants.models import TenantHost
+
+    settings.ALLOWED_HOSTS = ["meet.uzh.example.ch", "testserver"]
+    TenantHost.objects.create(tenant=room.tenant, host="meet.uzh.example.ch")
+    forget_hosts()
+    try:
+        client.force_login(member)
+        response = client.get(f"/r/{room.name}/", HTTP_HOST="meet.uzh.example.ch")
+        assert response.status_code == 200
+        verify_for_room(meeting_options(response)["jwt"], room)
+    finally:
+        forget_hosts()
+
+
+def test_bench_view_only_when_enabled(client, settings, db):
+    settings.BENCH_VIEWS = False
+    assert client.get("/bench/bare").status_code == 404
+    settings.BENCH_VIEWS = True
+    assert client.get("/bench/bare").json() == {"ok": True}
