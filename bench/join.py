@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -200,7 +201,11 @@ async def worker(port: int, request: bytes, result: Result, stop_at: float, reco
                 break
             writer.write(request)
             try:
-                status = await read_response(reader)
+                # Bounded: a server that stops answering ends the run instead of hanging it.
+                status = await asyncio.wait_for(read_response(reader), timeout=stop_at + 10 - started)
+            except TimeoutError:
+                result.errors += 1
+                break
             except (asyncio.IncompleteReadError, ConnectionError):
                 result.errors += 1
                 writer.close()
@@ -330,6 +335,8 @@ def main() -> None:
     )
     sessions = seed(connections)
 
+    # SIGTERM (e.g. from `timeout`) must still stop the server this script started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     port = free_port()
     proc = start_server(args.server, port, env, args.workers, args.threads)
     try:

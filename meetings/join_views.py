@@ -44,11 +44,8 @@ def not_found(request: HttpRequest) -> HttpResponse:
 
 
 def _guest_id(request: HttpRequest) -> str:
-    guest_id = request.session.get(SESSION_GUEST_ID)
-    if not guest_id:
-        guest_id = str(uuid.uuid4())
-        request.session[SESSION_GUEST_ID] = guest_id
-    return str(guest_id)
+    """This browser's opaque guest id (kept in the session once the guest has joined)."""
+    return str(request.session.get(SESSION_GUEST_ID) or uuid.uuid4())
 
 
 def _code_ok(request: HttpRequest, room: Room) -> bool:
@@ -109,6 +106,9 @@ def respond(
         moderator=moderator,
     )
     if isinstance(result, JoinTicket):
+        if anonymous and SESSION_GUEST_ID not in request.session:
+            # Stored only now, so that refused visitors and crawlers leave no session behind.
+            request.session[SESSION_GUEST_ID] = result.participant.id
         if posted:
             if anonymous:
                 request.session[SESSION_GUEST_NAME] = result.participant.name

@@ -199,3 +199,10 @@ def test_bench_view_only_when_enabled(client, settings, db):
     assert client.get("/bench/bare").status_code == 404
     settings.BENCH_VIEWS = True
     assert client.get("/bench/bare").json() == {"ok": True}
+
+
+def test_refused_visitors_leave_no_session(client, room):
+    assert client.get(url(room)).status_code == 302  # sign in first
+    Room.objects.filter(pk=room.pk).update(access=Room.Access.LINK)
+    assert client.get(url(room)).status_code == 200  # the name form
+    assert "sessionid" not in client.cookies
