@@ -160,6 +160,9 @@ def start_server(
             "--backlog=2048",
         ]
     else:
+        # Under ASGI, sync views run in a thread pool whose threads do not reuse persistent connections:
+        # with DB_CONN_MAX_AGE > 0 they pile up until PostgreSQL refuses clients (measured: 94 at once).
+        env = {**env, "DB_CONN_MAX_AGE": "0"}
         cmd = [str(bin_dir / "daphne"), "-b", HOST, "-p", str(port), "portal.asgi:application"]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
