@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -131,10 +131,18 @@ def _refused(
     if result.reason == Reason.NOT_FOUND:
         return not_found(request)
     if result.reason == Reason.SIGN_IN:
-        if request.method == "GET":
-            # Straight to the sign-in page, and back here afterwards.
-            return redirect_to_login(request.get_full_path())
-        return refusal(request, title=result.title, message=result.message, status=result.status)
+        login = f"{settings.LOGIN_URL}?{urlencode({'next': request.get_full_path()})}"
+        return render(
+            request,
+            "refused.html",
+            {
+                "title": result.title,
+                "message": result.message,
+                "action_url": login,
+                "action_label": _("Sign in"),
+            },
+            status=result.status,
+        )
     if result.reason == Reason.NOT_INVITED:
         return refusal(request, title=result.title, message=result.message, status=result.status)
     if result.reason == Reason.NOT_OPEN:

@@ -63,10 +63,11 @@ def test_tenant_path_deployment_prefixes_room_name(client, room, member):
     assert claims["sub"] == "uzh"
 
 
-def test_anonymous_visitor_is_sent_to_sign_in(client, room):
+def test_anonymous_visitor_is_asked_to_sign_in(client, room):
     response = client.get(url(room))
-    assert response.status_code == 302
-    assert response["Location"].startswith("/saml2/login/?next=")
+    assert response.status_code == 403
+    assert b"Sign in first" in response.content
+    assert f'href="/saml2/login/?next=%2Fuzh%2Fr%2F{room.name}%2F"'.encode() in response.content
     posted = client.post(url(room), {"display_name": "Mallory"})
     assert posted.status_code == 403
     assert b"Sign in first" in posted.content
@@ -202,7 +203,7 @@ def test_bench_view_only_when_enabled(client, settings, db):
 
 
 def test_refused_visitors_leave_no_session(client, room):
-    assert client.get(url(room)).status_code == 302  # sign in first
+    assert client.get(url(room)).status_code == 403  # sign in first
     Room.objects.filter(pk=room.pk).update(access=Room.Access.LINK)
     assert client.get(url(room)).status_code == 200  # the name form
     assert "sessionid" not in client.cookies
