@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from meetings import jitsi, schedule
+from meetings import anonymous, jitsi, schedule
 from meetings.access import Verdict, check_access_code, decide, requires_access_code, viewer_of
 from meetings.models import Room
 from tenants import keys
@@ -159,6 +159,8 @@ def join_room(
 
     `code_verified`: the caller already saw the right access code from this person (kept in the session).
     `moderator`: grant host rights regardless of accounts (the creator of an anonymous meeting)."""
+    if room.is_anonymous and anonymous.is_expired(room, now):
+        return _refusal(Reason.NOT_FOUND)  # on every path: the page, the API, the tenant's join link
     viewer = viewer_of(user, room)
     verdict = decide(viewer, room)
     if verdict == Verdict.NOT_FOUND:

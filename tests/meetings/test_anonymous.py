@@ -155,3 +155,20 @@ def test_idle_rooms_expire(demo, settings):
     Room.objects.filter(pk=regular.pk).update(last_used_at=timezone.now() - timedelta(days=400))
     call_command("expire_anonymous_rooms", stdout=StringIO())
     assert Room.objects.filter(pk=regular.pk).exists()
+
+
+def test_expired_room_is_refused_on_every_path(demo, settings, member):
+    from django.contrib.auth.models import AnonymousUser
+
+    from meetings.joining import Reason, Refusal, join_room
+
+    room = start(Client())
+    Room.objects.filter(pk=room.pk).update(last_used_at=timezone.now() - timedelta(hours=25))
+    room.refresh_from_db()
+    result = join_room(room=room, user=AnonymousUser(), now=timezone.now(), display_name="Eve")
+    assert isinstance(result, Refusal) and result.reason == Reason.NOT_FOUND
+    assert Client().get(f"/demo/r/{room.name}/").status_code == 404
+    api = Client()
+    api.force_login(member)
+    response = api.post(f"/api/v1/rooms/{room.name}/join/", {}, content_type="application/json")
+    assert response.status_code == 404
