@@ -194,11 +194,24 @@ def _join_sql() -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]], list
     return sql, room_fields, tenant_fields, dep_fields
 
 
+@functools.cache
+def _converters(model: type[Model]) -> list[tuple[Any, list[Any]]]:
+    """Per concrete field: its column expression and the converters the ORM would apply to its values."""
+    result = []
+    for f in model._meta.concrete_fields:
+        col = f.get_col(model._meta.db_table)
+        result.append((col, [*connection.ops.get_db_converters(col), *col.get_db_converters(connection)]))
+    return result
+
+
 def _hydrate(model: type[Model], fields: list[Field[Any, Any]], values: tuple[Any, ...]) -> Any:
-    converted = [
-        f.from_db_value(v, None, connection) if isinstance(v, str) and hasattr(f, "from_db_value") else v
-        for f, v in zip(fields, values, strict=True)
-    ]
+    """A model instance from raw column values, converted as the ORM would (backend converters for dates
+    on SQLite, field converters such as JSON and sealed secrets)."""
+    converted = []
+    for (col, converters), value in zip(_converters(model), values, strict=True):
+        for convert in converters:
+            value = convert(value, col, connection)
+        converted.append(value)
     return model.from_db(connection.alias, [f.attname for f in fields], converted)
 
 
