@@ -89,7 +89,14 @@ def test_access_code(client, room, member):
     assert join(client, room.name, {"access_code": "tulip"}).status_code == 200
 
 
-BAD_BODIES = ['{"access_code": ["x"]}', '{"access_code": {"a": 1}}', "not json", "[1, 2]"]
+BAD_BODIES = [
+    '{"access_code": 5}',
+    '{"access_code": "' + "x" * 200 + '"}',
+    '{"access_code": ["x"]}',
+    '{"access_code": {"a": 1}}',
+    "not json",
+    "[1, 2]",
+]
 
 
 @pytest.mark.parametrize("body", BAD_BODIES)
@@ -97,6 +104,7 @@ def test_bad_bodies_are_400(client, room, member, body):
     client.force_login(member)
     response = client.post(f"/api/v1/rooms/{room.name}/join/", body, content_type="application/json")
     assert response.status_code == 400
+    assert set(response.json()) & {"access_code", "non_field_errors", "detail"}  # says what is wrong
 
 
 def test_not_open_yet(client, room, member, monkeypatch):
