@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from meetings import views
+from meetings import join_views, views
 
 app_name = "meetings"
 
@@ -32,4 +32,5 @@ urlpatterns = [
     path("lectures/feed/rotate/", views.personal_feed_rotate, name="personal_feed_rotate"),
     path("lectures/<str:code>.ics", views.series_ics, name="series_ics"),
     path("feeds/<str:token>.ics", views.feed, name="feed"),
+    path("r/<slug:room>/", join_views.join, name="join"),
 ]

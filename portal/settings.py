@@ -253,3 +253,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"saml2": {"level": env_str("SAML_LOG_LEVEL", "WARNING")}},
 }
+
+# Joining meetings (meetings/joining.py, tenants/keys.py, meetings/anonymous.py).
+# Join tokens live until the meeting's end plus a grace period, and never longer than JOIN_TOKEN_MAX_SECONDS.
+JOIN_TOKEN_GRACE_SECONDS = env_int("JOIN_TOKEN_GRACE_SECONDS", 15 * 60)
+JOIN_TOKEN_MAX_SECONDS = env_int("JOIN_TOKEN_MAX_SECONDS", 4 * 3600)
+# A retired RS256 key stays served this long; it must exceed JOIN_TOKEN_MAX_SECONDS.
+SIGNING_KEY_GRACE_SECONDS = env_int("SIGNING_KEY_GRACE_SECONDS", 24 * 3600)
+# Anonymous meetings at /new/: the tenant they belong to, and when an idle one expires.
+ANONYMOUS_TENANT = env_str("ANONYMOUS_TENANT", "demo")
+ANONYMOUS_ROOM_IDLE_HOURS = env_int("ANONYMOUS_ROOM_IDLE_HOURS", 24)
+# Fixed-window rate limits per client address ("count/seconds"), counted in the cache (Redis when shared).
+RATE_LIMIT_ANONYMOUS_CREATE = env_str("RATE_LIMIT_ANONYMOUS_CREATE", "10/3600")
+RATE_LIMIT_ANONYMOUS_JOIN = env_str("RATE_LIMIT_ANONYMOUS_JOIN", "60/60")
+# The request header carrying the client address when a proxy sits in front (e.g. HTTP_X_REAL_IP).
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
+# Serve /bench/bare (a view without database, the benchmark's baseline); on with DEBUG.
+BENCH_VIEWS = env_bool("BENCH_VIEWS", DEBUG)
+# Sessions: "django.contrib.sessions.backends.cached_db" reads them from the cache (Redis) and saves a
+# database round trip on every signed-in request, joins included.
+SESSION_ENGINE = env_str("SESSION_ENGINE", "django.contrib.sessions.backends.db")

@@ -33,7 +33,7 @@ class JitsiDeploymentFactory(factory.django.DjangoModelFactory):
     app_id = factory.LazyAttribute(lambda o: f"auditorium-{o.tenant.slug}")
     audience = "jitsi"
     algorithm = JitsiDeployment.Algorithm.HS256
-    app_secret = factory.LazyAttribute(lambda o: f"app-secret-of-{o.tenant.slug}-0123456789")
+    app_secret = factory.LazyAttribute(lambda o: f"app-secret-of-{o.tenant.slug}-0123456789abcdef0123")
     event_secret = factory.LazyAttribute(lambda o: f"event-secret-of-{o.tenant.slug}-0123456789")
 
 

@@ -1,0 +1,380 @@
+"""Benchmark: concurrent joins against a real server on PostgreSQL, with a bare view as the baseline.
+
+Usage (from the repository root, PostgreSQL on 127.0.0.1; Redis is not needed):
+
+    .venv/bin/python bench/join.py                      # 64 connections, 20 s per scenario, gunicorn gthread
+    .venv/bin/python bench/join.py -c 32 -d 10 --workers 2 --threads 8
+    .venv/bin/python bench/join.py --server daphne      # the same against Daphne, for comparison
+
+It creates (or reuses) the database BENCH_DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/auditorium_bench), migrates it, seeds a tenant "bench" with one room and
+one signed-in member per connection, starts the server itself on a free port on 127.0.0.1 and stops it
+at the end. Scenarios, measured in the same run one after the other:
+
+- bare:  GET /bench/bare, a view with the full middleware stack and no database (BENCH_VIEWS=1);
+- join:  POST /api/v1/rooms/<room>/join/ with session auth and CSRF: access check and an HS256 token;
+- page:  GET /bench/r/<room>/, the HTML join page that embeds Jitsi (with --page).
+
+Then the token-minting rate alone, in this process: HS256, RS256 with the parsed key cached, and RS256
+parsing the PEM every time (what the cache saves). Bounded: at most 256 connections, 120 s per scenario,
+and only 127.0.0.1 is ever contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+MAX_CONNECTIONS = 256
+MAX_DURATION = 120.0
+ROOM = "bench-room"
+
+
+@dataclass
+class Result:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        statuses = dict(sorted(self.statuses.items()))
+        return (
+            f"{self.name:<6} {self.rate:9.1f} req/s   p50 {self.pct(0.50):7.2f} ms"
+            f"   p99 {self.pct(0.99):7.2f} ms   ok {len(self.latencies)}  errors {self.errors}"
+            f"  statuses {statuses}"
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def bench_env(database_url: str, redis_url: str = "") -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY="bench-only-secret-key-not-for-production",  # noqa: S106 - a throwaway bench database
+        DEBUG="0",
+        SECURE="0",
+        STATIC_MANIFEST="0",
+        BENCH_VIEWS="1",
+        ALLOWED_HOSTS=HOST,
+        LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="portal.settings",
+    )
+    env.pop("REDIS_URL", None)  # joins need no cache or channel layer...
+    env.pop("SESSION_ENGINE", None)
+    if redis_url:  # ...unless sessions are to be read from it
+        env.update(REDIS_URL=redis_url, SESSION_ENGINE="django.contrib.sessions.backends.cached_db")
+    return env
+
+
+def ensure_database(database_url: str) -> None:
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[-1]
+    admin = database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def seed(connections: int) -> list[tuple[str, str]]:
+    """The bench tenant, its room, and one signed-in member per connection: [(sessionid, csrf secret)]."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.middleware.csrf import _get_new_csrf_string
+
+    from meetings.models import Room
+    from tenants.models import Membership, Tenant, User
+    from tenants.services import create_tenant
+
+    tenant = Tenant.objects.filter(slug="bench").first()
+    if tenant is None:
+        tenant = create_tenant(
+            actor=None,
+            slug="bench",
+            name="Bench University",
+            deployment={
+                "base_url": "https://meet.bench.example.org",
+                "xmpp_domain": "meet.bench.example.org",
+                "app_id": "auditorium-bench",
+            },
+        )
+    owner, _ = User.objects.get_or_create(username="bench-owner")
+    Room.objects.get_or_create(tenant=tenant, name=ROOM, defaults={"title": "Bench room", "owner": owner})
+    sessions = []
+    for i in range(connections):
+        user, _ = User.objects.get_or_create(username=f"bench-{i}", defaults={"display_name": f"Bench {i}"})
+        Membership.objects.get_or_create(user=user, tenant=tenant)
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        sessions.append((str(store.session_key), _get_new_csrf_string()))
+    return sessions
+
+
+def start_server(
+    kind: str, port: int, env: dict[str, str], workers: int, threads: int
+) -> subprocess.Popen[bytes]:
+    bin_dir = Path(sys.executable).parent
+    if kind == "gunicorn":
+        cmd = [
+            str(bin_dir / "gunicorn"),
+            "portal.wsgi:application",
+            f"--bind={HOST}:{port}",
+            f"--workers={workers}",
+            "--worker-class=gthread",
+            f"--threads={threads}",
+            "--keep-alive=30",
+            "--backlog=2048",
+        ]
+    else:
+        # Under ASGI, sync views run in a thread pool whose threads do not reuse persistent connections:
+        # with DB_CONN_MAX_AGE > 0 they pile up until PostgreSQL refuses clients (measured: 94 at once).
+        env = {**env, "DB_CONN_MAX_AGE": "0"}
+        cmd = [str(bin_dir / "daphne"), "-b", HOST, "-p", str(port), "portal.asgi:application"]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            with socket.create_connection((HOST, port), timeout=1) as s:
+                s.sendall(f"GET /bench/bare HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
+                if s.recv(64).startswith(b"HTTP/1.1 200"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("server did not become ready")
+
+
+async def read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def worker(port: int, request: bytes, result: Result, stop_at: float, record_from: float) -> None:
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        while True:
+            started = time.perf_counter()
+            if started >= stop_at:
+                break
+            writer.write(request)
+            try:
+                # Bounded: a server that stops answering ends the run instead of hanging it.
+                status = await asyncio.wait_for(read_response(reader), timeout=stop_at + 10 - started)
+            except TimeoutError:
+                result.errors += 1
+                break
+            except (asyncio.IncompleteReadError, ConnectionError):
+                result.errors += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection(HOST, port)
+                continue
+            if started >= record_from:
+                result.statuses[status] = result.statuses.get(status, 0) + 1
+                if status == 200:
+                    result.latencies.append(time.perf_counter() - started)
+                else:
+                    result.errors += 1
+    finally:
+        writer.close()
+
+
+async def drive(name: str, port: int, requests: list[bytes], duration: float, warmup: float) -> Result:
+    result = Result(name)
+    now = time.perf_counter()
+    record_from, stop_at = now + warmup, now + warmup + duration
+    await asyncio.gather(*(worker(port, req, result, stop_at, record_from) for req in requests))
+    result.elapsed = duration
+    return result
+
+
+def join_request(session: str, csrf: str) -> bytes:
+    return (
+        f"POST /api/v1/rooms/{ROOM}/join/ HTTP/1.1\r\nHost: {HOST}\r\n"
+        f"Cookie: sessionid={session}; csrftoken={csrf}\r\nX-CSRFToken: {csrf}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+    ).encode()
+
+
+def page_request(session: str) -> bytes:
+    return f"GET /bench/r/{ROOM}/ HTTP/1.1\r\nHost: {HOST}\r\nCookie: sessionid={session}\r\n\r\n".encode()
+
+
+def minting_rates(seconds: float = 2.0) -> list[str]:
+    """Tokens per second here: HS256, RS256 from the cached key, RS256 parsing the PEM each time."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from meetings import jitsi
+
+    @dataclass
+    class Dep:
+        app_id: str = "auditorium-bench"
+        audience: str = "jitsi"
+        algorithm: str = "HS256"
+        base_url: str = "https://meet.bench.example.org"
+        tenant_path: str = ""
+        sub: str = "meet.bench.example.org"
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    who = jitsi.Participant(id="bench", name="Bench", moderator=False)
+
+    def rate(dep: Dep, make_signer) -> float:
+        count, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            now = datetime.now(UTC)
+            jitsi.mint_room_token(
+                deployment=dep,
+                signer=make_signer(),
+                room=ROOM,
+                participant=who,
+                now=now,
+                expires_at=now + timedelta(hours=1),
+            )
+            count += 1
+        return count / (time.perf_counter() - started)
+
+    hs = jitsi.Signer("HS256", "a-bench-secret-that-is-at-least-32-bytes")
+    rs = jitsi.Signer("RS256", key, kid="bench")
+    figures = [
+        ("HS256", rate(Dep(), lambda: hs)),
+        ("RS256 cached key", rate(Dep(algorithm="RS256"), lambda: rs)),
+        (
+            "RS256 PEM parsed per token",
+            rate(
+                Dep(algorithm="RS256"),
+                lambda: jitsi.Signer("RS256", serialization.load_pem_private_key(pem, None), kid="bench"),
+            ),
+        ),
+    ]
+    return [
+        f"mint   {name:<28} {per_s:9.1f} tokens/s ({1000 / per_s:.3f} ms each)" for name, per_s in figures
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-c", "--connections", type=int, default=64)
+    parser.add_argument("-d", "--duration", type=float, default=20.0, help="seconds per scenario")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--server", choices=["gunicorn", "daphne"], default="gunicorn")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--page", action="store_true", help="also measure the HTML join page")
+    parser.add_argument(
+        "--cached-sessions",
+        metavar="REDIS_URL",
+        default="",
+        help="read sessions through Redis (SESSION_ENGINE=cached_db), e.g. redis://127.0.0.1:6379/2",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/auditorium_bench"),
+    )
+    args = parser.parse_args()
+    connections = max(1, min(args.connections, MAX_CONNECTIONS))
+    duration = max(1.0, min(args.duration, MAX_DURATION))
+    if "@127.0.0.1" not in args.database_url and "@localhost" not in args.database_url:
+        raise SystemExit("the benchmark only talks to 127.0.0.1")
+
+    sys.path.insert(0, str(ROOT))
+    if args.cached_sessions and not args.cached_sessions.startswith("redis://127.0.0.1"):
+        raise SystemExit("the benchmark only talks to 127.0.0.1")
+    env = bench_env(args.database_url, args.cached_sessions)
+    os.environ.update(env)  # this process seeds through the ORM with the same settings as the server
+    ensure_database(args.database_url)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    sessions = seed(connections)
+
+    # SIGTERM (e.g. from `timeout`) must still stop the server this script started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    port = free_port()
+    proc = start_server(args.server, port, env, args.workers, args.threads)
+    try:
+        wait_ready(port, proc)
+        bare = [f"GET /bench/bare HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()] * connections
+        joins = [join_request(s, c) for s, c in sessions]
+        print(
+            f"server {args.server}"
+            + (f" ({args.workers} workers x {args.threads} threads)" if args.server == "gunicorn" else "")
+            + f", {connections} connections, {duration:.0f} s per scenario, {os.cpu_count()} CPUs"
+            + (", sessions via Redis" if args.cached_sessions else "")
+            + f", load average before {os.getloadavg()[0]:.1f}"
+        )
+        results = [asyncio.run(drive("bare", port, bare, duration, args.warmup))]
+        results.append(asyncio.run(drive("join", port, joins, duration, args.warmup)))
+        if args.page:
+            results.append(
+                asyncio.run(
+                    drive("page", port, [page_request(s) for s, _ in sessions], duration, args.warmup)
+                )
+            )
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    for result in results:
+        print(result.line())
+    base, join = results[0], results[1]
+    if base.rate:
+        print(f"ratio  join/bare {join.rate / base.rate:6.1%}")
+    for line in minting_rates():
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""POST /api/v1/rooms/<room>/join/: a join token for a signed-in user, as JSON.
+
+The room is looked up by name among the rooms the user may know of: those of their tenants, those they host
+or are invited to, and link rooms. On a tenant's own host name only that tenant's rooms count.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from meetings.access import may_look_up, rooms_named
+from meetings.joining import JoinTicket, join_room
+from meetings.models import Room
+from tenants.api.errors import ErrorSerializer, error_response
+from tenants.api.permissions import token_scope
+from tenants.models import ApiToken
+
+
+class JoinRequestSerializer(serializers.Serializer[Any]):
+    access_code = serializers.CharField(
+        required=False, allow_blank=True, max_length=128, trim_whitespace=True
+    )
+
+
+class JoinResponseSerializer(serializers.Serializer[Any]):
+    jwt = serializers.CharField(
+        help_text="The token for Jitsi (IFrame API `jwt` option, or `?jwt=` in the URL)"
+    )
+    jitsi_url = serializers.URLField(help_text="The meeting's URL, without the token")
+    room = serializers.CharField(help_text="The room name Jitsi uses (the token's `room` claim)")
+    expires_at = serializers.DateTimeField()
+
+
+def _access_code(data: Any) -> str | None:
+    """The optional access code of the request body (the shape JoinRequestSerializer documents)."""
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": [_("Send a JSON object.")]})
+    code = data.get("access_code")
+    if code is None or code == "":
+        return None
+    if not isinstance(code, str) or len(code) > 128:
+        raise ValidationError({"access_code": [_("The access code is text of at most 128 characters.")]})
+    return code.strip() or None
+
+
+def _pick(rooms: list[Room]) -> Room | None:
+    """Prefer the room of one's own tenant when link rooms of other tenants share its name."""
+    if len(rooms) == 1:
+        return rooms[0]
+    own = [r for r in rooms if getattr(r, "viewer_is_member", False)]
+    return own[0] if len(own) == 1 else None
+
+
+class JoinRoomView(APIView):
+    permission_classes = [IsAuthenticated, token_scope(ApiToken.Scope.JOIN)]
+    # JSON only: skips content negotiation with the browsable renderer on this hot path.
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=JoinRequestSerializer,
+        responses={
+            200: JoinResponseSerializer,
+            403: OpenApiResponse(ErrorSerializer, description="Not invited, or access code missing/wrong"),
+            404: OpenApiResponse(ErrorSerializer, description="No such room (or not yours to know)"),
+            409: OpenApiResponse(ErrorSerializer, description="Not open yet (`opens_at`), or ambiguous name"),
+        },
+        summary="Join a room",
+    )
+    def post(self, request: Request, room: str) -> Response:
+        access_code = _access_code(request.data)  # by hand: a serializer per join costs more than the token
+        # On a tenant's own host name only its rooms count.
+        host_tenant = getattr(request._request, "host_tenant", None)
+        rooms = [r for r in rooms_named(room, request.user, host_tenant) if may_look_up(r, request.user)]
+        if not rooms:
+            return error_response(
+                status=status.HTTP_404_NOT_FOUND, code="not_found", message=_("No such room.")
+            )
+        chosen = _pick(rooms)
+        if chosen is None:
+            return error_response(
+                status=status.HTTP_409_CONFLICT,
+                code="ambiguous",
+                message=_("Several institutions have a room of this name; use your institution's address."),
+            )
+        result = join_room(
+            room=chosen,
+            user=request.user,
+            now=timezone.now(),
+            access_code=access_code,
+        )
+        if not isinstance(result, JoinTicket):
+            extra: dict[str, Any] = {}
+            if result.opens_at is not None:
+                extra["opens_at"] = result.opens_at.isoformat()
+            return error_response(
+                status=result.status, code=result.reason.value, message=result.message, **extra
+            )
+        return Response(
+            {
+                "jwt": result.jwt,
+                "jitsi_url": result.jitsi_url,
+                "room": result.token.room,
+                "expires_at": result.expires_at.isoformat(),
+            }
+        )

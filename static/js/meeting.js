@@ -1,0 +1,25 @@
+// Start the Jitsi meeting in the page through the IFrame API (external_api.js from the deployment).
+(function () {
+  "use strict";
+  var node = document.getElementById("meeting");
+  var data = document.getElementById("jitsi-options");
+  if (!node || !data) return;
+  var options = JSON.parse(data.textContent);
+  if (typeof window.JitsiMeetExternalAPI !== "function") {
+    node.textContent = node.dataset.unavailable || "The meeting server cannot be reached right now.";
+    return;
+  }
+  var api = new window.JitsiMeetExternalAPI(options.domain, {
+    roomName: options.roomName,
+    jwt: options.jwt,
+    lang: options.lang,
+    userInfo: options.userInfo,
+    parentNode: node,
+    width: "100%",
+    height: "100%",
+  });
+  api.addListener && api.addListener("readyToClose", function () {
+    window.location.href = "/";
+  });
+  window.auditoriumMeeting = api;
+})();
