@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from meetings import recurrence, services
-from meetings.models import MAX_OCCURRENCES, Room, room_name_validator
+from meetings.models import MAX_OCCURRENCES, Room
 from tenants.models import Tenant, User
 
 WEEKDAYS = [
@@ -88,16 +88,7 @@ class RoomCreateForm(RoomSettingsForm):
         name = self.cleaned_data["public_name"].strip()
         if not name:
             return ""
-        if name != name.lower():
-            raise ValidationError(_("Use lowercase letters only."))
-        room_name_validator(name)
-        if len(name) < 3:
-            raise ValidationError(_("A public name needs at least 3 characters."))
-        if name in services.RESERVED_ROOM_NAMES:
-            raise ValidationError(_("“%(name)s” is used by the portal itself.") % {"name": name})
-        if Room.objects.filter(tenant=self.tenant, name=name).exists():
-            raise ValidationError(_("The name “%(name)s” is already taken.") % {"name": name})
-        return name
+        return services.check_public_name(self.tenant, name)
 
 
 class RoomEditForm(RoomSettingsForm):

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from meetings import services
 from meetings.models import Room, room_name_validator
-from meetings.room_actions import EDITABLE_FIELDS
 from tenants.models import User
 
 
@@ -75,7 +74,7 @@ class RoomUpdateSerializer(serializers.ModelSerializer[Room]):
 
     class Meta:
         model = Room
-        fields = list(EDITABLE_FIELDS)
+        fields = list(services.ROOM_FIELDS)
         extra_kwargs = {"title": {"required": True, "allow_blank": False}}
 
 
@@ -88,12 +87,11 @@ class RoomCreateSerializer(RoomUpdateSerializer):
     )
 
     class Meta(RoomUpdateSerializer.Meta):
-        fields = ["name", *EDITABLE_FIELDS]
+        fields = ["name", *services.ROOM_FIELDS]
 
     def validate_name(self, name: str) -> str:
-        if Room.objects.filter(tenant=self.context["tenant"], name=name).exists():
-            raise serializers.ValidationError(_("A room with this name exists already."))
-        return name
+        # The pages' rules and messages (lowercase, at least 3 characters, reserved, taken).
+        return services.check_public_name(self.context["tenant"], name)
 
 
 class CoHostInputSerializer(serializers.Serializer[Any]):
