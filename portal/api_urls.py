@@ -10,7 +10,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from meetings.api import rooms, series
-from tenants.api import errors
+from tenants.api import branding, errors
 from tenants.api import views as tenant_api
 
 urlpatterns: list[Any] = [
@@ -24,6 +24,7 @@ urlpatterns: list[Any] = [
     path("me/", tenant_api.MeView.as_view(), name="api_me"),
     path("tokens/", tenant_api.TokenListView.as_view(), name="api_tokens"),
     path("tokens/<str:prefix>/", tenant_api.TokenDetailView.as_view(), name="api_token"),
+    path("branding/", branding.BrandingView.as_view(), name="api_branding"),
     path("rooms/", rooms.RoomListView.as_view(), name="api_rooms"),
     path("rooms/<slug:room>/", rooms.RoomDetailView.as_view(), name="api_room"),
     path("rooms/<slug:room>/archive/", rooms.RoomArchiveView.as_view(), name="api_room_archive"),
