@@ -38,6 +38,7 @@ from meetings.api.serializers import (
     SeriesInputSerializer,
     SeriesSerializer,
 )
+from meetings.forms import SERIES_YEARS
 from meetings.models import LectureSeries, Room
 from tenants.api.errors import Conflict, ErrorSerializer, service_errors
 from tenants.api.permissions import ApiContext, api_context
@@ -45,7 +46,7 @@ from tenants.api.schema import TENANT_PARAMETER
 
 DEFAULT_RANGE = timedelta(days=180)
 MAX_RANGE = timedelta(days=400)
-YEARS = (1900, 2999)  # beyond these, date arithmetic would overflow; no lecture lies there
+YEARS = SERIES_YEARS  # no lecture lies beyond; date arithmetic there would overflow
 
 ARCHIVED_RESPONSE = {409: ErrorSerializer}
 
@@ -262,7 +263,7 @@ class OccurrenceActionBase(SeriesViewBase):
     def lecture(self, series: LectureSeries) -> datetime:
         """The original start named by the URL's key, or 404 when the rule has no lecture there."""
         key = self.kwargs["key"]
-        original = recurrence.find_occurrence(series, key)
+        original = recurrence.find_occurrence(series, key) if self._in_years(key[:4]) else None
         if original is None:
             try:
                 moment = parse_datetime(key)
@@ -280,6 +281,11 @@ class OccurrenceActionBase(SeriesViewBase):
                 _("This series has no lecture at “%(key)s”.") % {"key": key}, code="no_such_lecture"
             )
         return original
+
+    @staticmethod
+    def _in_years(year: str) -> bool:
+        """Keys of far-off years name no lecture and would overflow the date arithmetic."""
+        return year.isdigit() and YEARS[0] <= int(year) <= YEARS[1]
 
     def answer(self, series: LectureSeries, original: datetime) -> Response:
         return Response(OccurrenceSerializer(recurrence.occurrence_at(series, original)).data)

@@ -25,6 +25,8 @@ CHANGEABLE = ("primary_colour", "background_colour", "welcome_text", "support_ur
 
 
 class BrandingSerializer(serializers.ModelSerializer[Branding]):
+    # A string, not a URL in the schema: empty when the institution has no support page.
+    support_url = serializers.CharField(read_only=True, help_text="An https:// address, or empty.")
     welcome_html = serializers.SerializerMethodField(help_text="The welcome text as sanitised HTML.")
     logo_url = serializers.SerializerMethodField(help_text="Absolute URL, or null without a logo.")
     background_image_url = serializers.SerializerMethodField(

@@ -197,6 +197,8 @@ def test_patch_ignores_mass_assignment_and_keeps_other_fields(series, host, tena
         ({**NEW_SERIES, "time_zone": "Mars/Olympus"}, "time_zone", "Select a valid choice."),
         ({**NEW_SERIES, "interval_weeks": 53}, "interval_weeks", "52"),
         ({**NEW_SERIES, "title": ["x"]}, "title", "valid string"),
+        ({**NEW_SERIES, "first_date": "9999-12-31"}, "first_date", "between the years 1900 and 2999"),
+        ({**NEW_SERIES, "count": None, "until": "9999-12-31"}, "until", "between the years"),
     ],
 )
 def test_bad_series_input_names_the_field_with_the_pages_message(room, host, tenant, payload, field, message):
@@ -277,7 +279,7 @@ def test_occurrence_range_and_keys_are_checked(series, host, tenant):
     # A time with an offset and a naive one in the series' zone agree.
     assert client.get(base + "?from=2026-03-02T10:00:00&to=2026-03-02T10:30:00").json()[0]["key"] == FIRST
     assert client.get(base + "?from=2026-03-02T09:00:00Z&to=2026-03-02T09:30:00Z").json()[0]["key"] == FIRST
-    for key in ("20260303T091500Z", "2026-03-02T10:15:00", "garbage", "99999999T999999Z"):
+    for key in ("20260303T091500Z", "2026-03-02T10:15:00", "garbage", "99999999T999999Z", "99991231T231500Z"):
         assert_error(client.post(f"{base}{key}/cancel/", {}, format="json"), 404, "no_such_lecture")
     assert not OccurrenceChange.objects.exists()
 
@@ -286,6 +288,7 @@ def test_occurrence_range_and_keys_are_checked(series, host, tenant):
     ("payload", "field", "message"),
     [
         ({}, "new_date", "required"),
+        ({"new_date": "9999-12-31", "new_time": "23:00"}, "new_date", "between the years"),
         ({"new_date": "2026-03-29", "new_time": "02:30"}, "new_time", "the clocks change then"),
         ({"new_date": "2026-03-03", "new_time": "25:00"}, "new_time", "wrong format"),
         (
