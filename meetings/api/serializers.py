@@ -107,6 +107,19 @@ class CoHostInputSerializer(serializers.Serializer[Any]):
 
 # Lecture series ---------------------------------------------------------------------------------
 
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+        "example": "10:15",
+        "description": "Wall-clock time (HH:MM or HH:MM:SS), without offset: the series' time zone applies.",
+    }
+)
+class WallClockTimeField(serializers.TimeField):
+    """A time of day without offset. OpenAPI's `time` format demands an offset, which these do not have."""
+
+
 # What a new series gets for a field left out (the page form's initial values).
 SERIES_DEFAULTS: dict[str, Any] = {
     "title": "",
@@ -124,6 +137,7 @@ class SeriesSerializer(serializers.ModelSerializer[LectureSeries]):
     """A lecture series as the API shows it (to the hosts of its room)."""
 
     room = serializers.CharField(source="room.name", read_only=True, help_text="The room's Jitsi name.")
+    start_time = WallClockTimeField(read_only=True)
     weekdays = serializers.ListField(
         child=serializers.IntegerField(), read_only=True, help_text="0 = Monday … 6 = Sunday."
     )
@@ -167,7 +181,7 @@ class SeriesInputSerializer(serializers.Serializer[Any]):
         max_length=200, required=False, allow_blank=True, help_text="Empty or left out: the room's title."
     )
     first_date = serializers.DateField(help_text="The first lecture's date.")
-    start_time = serializers.TimeField(help_text="Wall-clock start in `time_zone` (stays put across DST).")
+    start_time = WallClockTimeField(help_text="Wall-clock start in `time_zone` (stays put across DST).")
     duration_minutes = serializers.IntegerField(required=False, help_text="5 to 600; default 90.")
     interval_weeks = serializers.IntegerField(
         required=False, help_text="1 = every week, 2 = every other week (up to 52); default 1."
@@ -254,7 +268,7 @@ class CancelInputSerializer(serializers.Serializer[Any]):
 
 class MoveInputSerializer(serializers.Serializer[Any]):
     new_date = serializers.DateField()
-    new_time = serializers.TimeField(help_text="Wall-clock time in the series' time zone.")
+    new_time = WallClockTimeField(help_text="Wall-clock time in the series' time zone.")
     new_duration_minutes = serializers.IntegerField(
         required=False, allow_null=True, help_text="5 to 600; left out: the series' duration."
     )
