@@ -192,7 +192,9 @@ class SeriesInputSerializer(serializers.Serializer[Any]):
         help_text="0 = Monday … 6 = Sunday; empty: the weekday of the first lecture.",
     )
     until = serializers.DateField(
-        required=False, allow_null=True, help_text="Last possible date (or give `count`, not both)."
+        required=False,
+        allow_null=True,
+        help_text="Last possible date, or give `count` (not both: a PATCH sets the other one to null).",
     )
     count = serializers.IntegerField(
         required=False, allow_null=True, help_text=f"Number of lectures, 1 to {MAX_OCCURRENCES}."
