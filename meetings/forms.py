@@ -13,9 +13,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from meetings import recurrence, services
-from meetings.models import MAX_OCCURRENCES, Room, room_name_validator
+from meetings.models import MAX_OCCURRENCES, Room
 from tenants.models import Tenant, User
 
+SERIES_YEARS = (1900, 2999)  # lectures lie within these; beyond, date arithmetic overflows
 WEEKDAYS = [
     (0, _("Monday")),
     (1, _("Tuesday")),
@@ -88,16 +89,7 @@ class RoomCreateForm(RoomSettingsForm):
         name = self.cleaned_data["public_name"].strip()
         if not name:
             return ""
-        if name != name.lower():
-            raise ValidationError(_("Use lowercase letters only."))
-        room_name_validator(name)
-        if len(name) < 3:
-            raise ValidationError(_("A public name needs at least 3 characters."))
-        if name in services.RESERVED_ROOM_NAMES:
-            raise ValidationError(_("“%(name)s” is used by the portal itself.") % {"name": name})
-        if Room.objects.filter(tenant=self.tenant, name=name).exists():
-            raise ValidationError(_("The name “%(name)s” is already taken.") % {"name": name})
-        return name
+        return services.check_public_name(self.tenant, name)
 
 
 class RoomEditForm(RoomSettingsForm):
@@ -220,6 +212,14 @@ class SeriesForm(forms.Form):
             raise ValidationError(_("Give either a last date or a number of lectures, not both."))
         if until is not None and first is not None and until < first:
             self.add_error("until", _("The last date must be on or after the first lecture."))
+        for name in ("first_date", "until"):
+            day: date | None = data.get(name)
+            if day is not None and not SERIES_YEARS[0] <= day.year <= SERIES_YEARS[1]:
+                self.add_error(
+                    name,
+                    _("Pick a date between the years %(first)d and %(last)d.")
+                    % {"first": SERIES_YEARS[0], "last": SERIES_YEARS[1]},
+                )
         return data
 
     def series_fields(self) -> dict[str, Any]:
@@ -245,7 +245,13 @@ class MoveForm(forms.Form):
         data = super().clean() or {}
         day: date | None = data.get("new_date")
         at: time | None = data.get("new_time")
-        if day and at and not recurrence.exists_locally(day, at, recurrence.zone(self.time_zone)):
+        if day and not SERIES_YEARS[0] <= day.year <= SERIES_YEARS[1]:
+            self.add_error(
+                "new_date",
+                _("Pick a date between the years %(first)d and %(last)d.")
+                % {"first": SERIES_YEARS[0], "last": SERIES_YEARS[1]},
+            )
+        elif day and at and not recurrence.exists_locally(day, at, recurrence.zone(self.time_zone)):
             self.add_error("new_time", _("That time does not exist on that day: the clocks change then."))
         return data
 

@@ -197,3 +197,20 @@ def find_occurrence(series: LectureSeries, key: str) -> datetime | None:
 
 def has_any(series: LectureSeries) -> bool:
     return _rule(series).after(datetime.combine(series.first_date, time.min), inc=True) is not None
+
+
+def occurrence_at(series: LectureSeries, original_start: datetime) -> Occurrence:
+    """The lecture whose rule start is `original_start`, as it stands now (scheduled, cancelled or moved,
+    wherever it was moved to). Callers check the start belongs to the rule (find_occurrence)."""
+    original_start = original_start.astimezone(UTC)
+    length = timedelta(minutes=series.duration_minutes)
+    change = next((c for c in _changes(series) if c.original_start.astimezone(UTC) == original_start), None)
+    if change is None:
+        return Occurrence(series, original_start, original_start, original_start + length)
+    if change.kind == OccurrenceChange.Kind.MOVED and change.new_start is not None:
+        new_start = change.new_start.astimezone(UTC)
+        new_end = new_start + timedelta(minutes=change.new_duration_minutes or series.duration_minutes)
+        return Occurrence(series, original_start, new_start, new_end, moved=True, note=change.note)
+    return Occurrence(
+        series, original_start, original_start, original_start + length, cancelled=True, note=change.note
+    )

@@ -60,6 +60,20 @@ def generated_room_name(title: str) -> str:
     return f"{stem}-{new_code(10)}"
 
 
+def check_public_name(tenant: Tenant, name: str) -> str:
+    """The rules for a chosen room name (pages and API): the same checks, the same messages."""
+    if name != name.lower():
+        raise ValidationError(_("Use lowercase letters only."))
+    room_name_validator(name)
+    if len(name) < 3:
+        raise ValidationError(_("A public name needs at least 3 characters."))
+    if name in RESERVED_ROOM_NAMES:
+        raise ValidationError(_("“%(name)s” is used by the portal itself.") % {"name": name})
+    if Room.objects.filter(tenant=tenant, name=name).exists():
+        raise ValidationError(_("The name “%(name)s” is already taken.") % {"name": name})
+    return name
+
+
 def member_by_email(tenant: Tenant, email: str, *, hosts_only: bool = False) -> User:
     """The unblocked member of `tenant` with this e-mail address, or a ValidationError saying why not."""
     email = (email or "").strip()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any, cast
 
 import segno
@@ -306,15 +305,8 @@ def _lecture(series: LectureSeries, key: str) -> recurrence.Occurrence:
     original = recurrence.find_occurrence(series, key)
     if original is None:
         raise Http404(_("This series has no such lecture."))
-    length = timedelta(minutes=series.duration_minutes)
-    found = [
-        o
-        for o in recurrence.occurrences(series, start=original - length, end=original + length)
-        if o.original_start == original
-    ]
-    if found:
-        return found[0]
-    return recurrence.Occurrence(series, original, original, original + length)
+    # As it stands now: a lecture moved to another week shows its new time, as in the API.
+    return recurrence.occurrence_at(series, original)
 
 
 @host_required

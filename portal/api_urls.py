@@ -1,4 +1,5 @@
-"""The REST API, mounted at /api/v1/ (CONTRACTS.md §5): schema, docs, me, tokens, rooms."""
+"""The REST API, mounted at /api/v1/ (CONTRACTS.md §5): schema, docs, me, tokens, rooms, lecture series,
+branding."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from meetings.api import rooms
-from tenants.api import errors
+from meetings.api import rooms, series
+from tenants.api import branding, errors
 from tenants.api import views as tenant_api
 
 urlpatterns: list[Any] = [
@@ -23,12 +24,31 @@ urlpatterns: list[Any] = [
     path("me/", tenant_api.MeView.as_view(), name="api_me"),
     path("tokens/", tenant_api.TokenListView.as_view(), name="api_tokens"),
     path("tokens/<str:prefix>/", tenant_api.TokenDetailView.as_view(), name="api_token"),
+    path("branding/", branding.BrandingView.as_view(), name="api_branding"),
     path("rooms/", rooms.RoomListView.as_view(), name="api_rooms"),
     path("rooms/<slug:room>/", rooms.RoomDetailView.as_view(), name="api_room"),
     path("rooms/<slug:room>/archive/", rooms.RoomArchiveView.as_view(), name="api_room_archive"),
     path("rooms/<slug:room>/co-hosts/", rooms.CoHostListView.as_view(), name="api_room_co_hosts"),
     path(
         "rooms/<slug:room>/co-hosts/<uuid:user>/", rooms.CoHostDetailView.as_view(), name="api_room_co_host"
+    ),
+    path("rooms/<slug:room>/series/", series.RoomSeriesListView.as_view(), name="api_room_series"),
+    path("series/<str:code>/", series.SeriesDetailView.as_view(), name="api_series"),
+    path("series/<str:code>/occurrences/", series.OccurrenceListView.as_view(), name="api_occurrences"),
+    path(
+        "series/<str:code>/occurrences/<str:key>/cancel/",
+        series.OccurrenceCancelView.as_view(),
+        name="api_occurrence_cancel",
+    ),
+    path(
+        "series/<str:code>/occurrences/<str:key>/move/",
+        series.OccurrenceMoveView.as_view(),
+        name="api_occurrence_move",
+    ),
+    path(
+        "series/<str:code>/occurrences/<str:key>/restore/",
+        series.OccurrenceRestoreView.as_view(),
+        name="api_occurrence_restore",
     ),
 ]
 

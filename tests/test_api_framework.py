@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from tests.api_support import assert_error, bearer_client, session_client, token_for
 from tests.factories import RoomFactory
+from tests.meetings.helpers import make_series
 
 
 @pytest.fixture(autouse=True)
@@ -119,6 +120,13 @@ def test_schema_validates_without_warnings():
         "/api/v1/rooms/{room}/archive/",
         "/api/v1/me/",
         "/api/v1/tokens/{prefix}/",
+        "/api/v1/branding/",
+        "/api/v1/rooms/{room}/series/",
+        "/api/v1/series/{code}/",
+        "/api/v1/series/{code}/occurrences/",
+        "/api/v1/series/{code}/occurrences/{key}/cancel/",
+        "/api/v1/series/{code}/occurrences/{key}/move/",
+        "/api/v1/series/{code}/occurrences/{key}/restore/",
     ):
         assert f'"{path}"' in schema
     assert '"personalToken"' in schema and '"Error"' in schema
@@ -151,7 +159,7 @@ def test_docs_render_from_local_assets_only(db, path):
 # --- property-based: every operation, generated inputs, real WSGI app and database ------------------------
 
 
-def _run_schemathesis(headers, settings, max_examples, cookies=None):
+def _run_schemathesis(headers, settings, max_examples, cookies=None, known=None):
     hypothesis = pytest.importorskip("hypothesis")
     schemathesis = pytest.importorskip("schemathesis")
     from portal.wsgi import application
@@ -161,13 +169,15 @@ def _run_schemathesis(headers, settings, max_examples, cookies=None):
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        return _each_operation(schemathesis, hypothesis, application, headers, cookies, max_examples)
+        return _each_operation(
+            schemathesis, hypothesis, application, headers, cookies, max_examples, known or {}
+        )
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
 
 
-def _each_operation(schemathesis, hypothesis, application, headers, cookies, max_examples):
+def _each_operation(schemathesis, hypothesis, application, headers, cookies, max_examples, known):
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import (
         content_type_conformance,
@@ -183,8 +193,11 @@ def _each_operation(schemathesis, hypothesis, application, headers, cookies, max
         response_schema_conformance,
     ]
     operations = [result.ok() for result in schema.get_all_operations()]
+    # Deleting and archiving last, so that the other operations still find the known objects.
+    operations.sort(key=lambda op: (op.path.endswith("/archive/"), op.method.upper() == "DELETE"))
     succeeded: set[str] = set()
-    assert len(operations) >= 14
+    calls: list[object] = []
+    assert len(operations) >= 22
     for operation in operations:
 
         @hypothesis.given(case=operation.as_strategy())
@@ -196,6 +209,13 @@ def _each_operation(schemathesis, hypothesis, application, headers, cookies, max
             suppress_health_check=list(hypothesis.HealthCheck),
         )
         def check(case):
+            # Every other case names objects that exist (a room, a series, a lecture), so that generated
+            # bodies and queries reach the success paths, not only the 404 of an unknown name.
+            calls.append(case)
+            if len(calls) % 2 and case.path_parameters:
+                case.path_parameters = {
+                    name: known.get(name, value) for name, value in case.path_parameters.items()
+                }
             response = case.call_and_validate(headers=headers, cookies=cookies, checks=checks)
             if response.status_code < 300:
                 succeeded.add(case.operation.label)
@@ -209,12 +229,29 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation_with_a_token
     settings, admin_user, tenant
 ):
     _rates(settings, address="100000/min", token="100000/min")
-    RoomFactory(tenant=tenant, owner=admin_user, name="algebra")
+    room = RoomFactory(tenant=tenant, owner=admin_user, name="algebra")
+    series = make_series(room)
     succeeded = _run_schemathesis(
-        {"Authorization": f"Bearer {token_for(admin_user, tenant)}"}, settings, max_examples=20
+        {"Authorization": f"Bearer {token_for(admin_user, tenant)}"},
+        settings,
+        max_examples=20,
+        known={"room": room.name, "code": series.code, "key": "20260302T091500Z"},
     )
     # Generated inputs reached the endpoints' success paths, not only refusals.
-    assert {"GET /api/v1/me/", "GET /api/v1/rooms/", "POST /api/v1/rooms/"} <= succeeded, succeeded
+    assert {
+        "GET /api/v1/me/",
+        "GET /api/v1/rooms/",
+        "POST /api/v1/rooms/",
+        "GET /api/v1/branding/",
+        "PATCH /api/v1/branding/",
+        "GET /api/v1/rooms/{room}/series/",
+        "GET /api/v1/series/{code}/",
+        "PATCH /api/v1/series/{code}/",
+        "GET /api/v1/series/{code}/occurrences/",
+        "POST /api/v1/series/{code}/occurrences/{key}/cancel/",
+        "POST /api/v1/series/{code}/occurrences/{key}/restore/",
+        "DELETE /api/v1/series/{code}/",
+    } <= succeeded, succeeded
 
 
 @pytest.mark.slow
@@ -227,8 +264,22 @@ def test_schemathesis_with_a_session(settings, host, tenant):
     session_id = client.cookies[live.SESSION_COOKIE_NAME].value
     csrf = "a" * 32  # a valid unmasked CSRF secret; cookie and header agree
     cookies = {live.SESSION_COOKIE_NAME: session_id, live.CSRF_COOKIE_NAME: csrf}
-    succeeded = _run_schemathesis({"X-CSRFToken": csrf}, settings, max_examples=12, cookies=cookies)
-    assert {"GET /api/v1/tokens/", "POST /api/v1/tokens/", "POST /api/v1/rooms/"} <= succeeded, succeeded
+    room = RoomFactory(tenant=tenant, owner=host, name="algebra")
+    series = make_series(room)
+    succeeded = _run_schemathesis(
+        {"X-CSRFToken": csrf},
+        settings,
+        max_examples=12,
+        cookies=cookies,
+        known={"room": room.name, "code": series.code, "key": "20260302T091500Z"},
+    )
+    assert {
+        "GET /api/v1/tokens/",
+        "POST /api/v1/tokens/",
+        "POST /api/v1/rooms/",
+        "GET /api/v1/branding/",
+        "GET /api/v1/series/{code}/occurrences/",
+    } <= succeeded, succeeded
 
 
 def test_guessing_tokens_is_throttled_per_address(settings, host, tenant):

@@ -1,4 +1,5 @@
-"""Room endpoints: list, create, read, update, archive, co-hosts. Thin: resolve, check, call room_actions.
+"""Room endpoints: list, create, read, update, archive, co-hosts. Thin: resolve, check, call meetings.services
+(the same services as the pages).
 
 Who sees what (one place, `listed_rooms` / `readable_rooms`):
 - admins of the tenant: every room of the tenant;
@@ -18,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from meetings import services
 from meetings.api.serializers import (
     CoHostInputSerializer,
     PersonSerializer,
@@ -26,14 +28,7 @@ from meetings.api.serializers import (
     RoomUpdateSerializer,
 )
 from meetings.models import Room
-from meetings.room_actions import (
-    RoomNameTaken,
-    add_co_host,
-    archive_room,
-    create_room,
-    remove_co_host,
-    update_room,
-)
+from tenants.api.errors import service_errors
 from tenants.api.permissions import ApiContext, TenantScoped, api_context
 from tenants.api.schema import TENANT_PARAMETER
 from tenants.models import ApiToken, Membership, User
@@ -133,10 +128,16 @@ class RoomListView(mixins.ListModelMixin, RoomViewBase):
         context = api_context(request)
         incoming = RoomCreateSerializer(data=request.data, context={"tenant": context.tenant})
         incoming.is_valid(raise_exception=True)
-        try:
-            room = create_room(actor=request.user, tenant=context.tenant, **incoming.validated_data)  # type: ignore[arg-type]
-        except RoomNameTaken as exc:
-            raise exceptions.ValidationError({"name": [_("A room with this name exists already.")]}) from exc
+        fields = dict(incoming.validated_data)
+        public_name = fields.pop("name", "")
+        # A name taken meanwhile (a race past the serializer's check) is the service's to refuse.
+        with service_errors(field="name"):
+            room = services.create_room(
+                actor=request.user,  # type: ignore[arg-type]
+                tenant=context.tenant,
+                public_name=public_name,
+                **fields,
+            )
         room = _base(context).get(pk=room.pk)
         return Response(self.get_serializer(room).data, status=status.HTTP_201_CREATED)
 
@@ -152,7 +153,8 @@ class RoomDetailView(RoomViewBase):
         target = self.get_room(change=True)
         incoming = RoomUpdateSerializer(target, data=request.data, partial=partial)
         incoming.is_valid(raise_exception=True)
-        update_room(actor=request.user, room=target, changes=dict(incoming.validated_data))  # type: ignore[arg-type]
+        with service_errors():
+            services.update_room(actor=request.user, room=target, **incoming.validated_data)  # type: ignore[arg-type]
         return Response(self.get_serializer(self.get_room()).data)
 
     @extend_schema(
@@ -184,7 +186,7 @@ class RoomArchiveView(RoomViewBase):
         parameters=[TENANT_PARAMETER],
     )
     def post(self, request: Request, room: str) -> Response:
-        archive_room(actor=request.user, room=self.get_room(change=True))  # type: ignore[arg-type]
+        services.archive_room(actor=request.user, room=self.get_room(change=True))  # type: ignore[arg-type]
         return Response(self.get_serializer(self.get_room()).data)
 
 
@@ -215,7 +217,8 @@ class CoHostListView(RoomViewBase):
         person = self._member(context, incoming.validated_data["user"])
         if person.pk == target.owner_id:
             raise exceptions.ValidationError({"user": [_("The owner hosts the room already.")]})
-        add_co_host(actor=request.user, room=target, user=person)  # type: ignore[arg-type]
+        with service_errors(field="user"):
+            services.add_co_host(actor=request.user, room=target, user=person)  # type: ignore[arg-type]
         return Response(PersonSerializer(target.co_hosts.all(), many=True).data)
 
     @staticmethod
@@ -244,5 +247,5 @@ class CoHostDetailView(RoomViewBase):
         person = next((p for p in target.co_hosts.all() if p.public_id == user), None)
         if person is None:
             raise exceptions.NotFound(_("This person is not a co-host of the room."))
-        remove_co_host(actor=request.user, room=target, user=person)  # type: ignore[arg-type]
+        services.remove_co_host(actor=request.user, room=target, user=person)  # type: ignore[arg-type]
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -5,8 +5,13 @@ field name to its messages (empty unless the input had field errors)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.forms import BaseForm
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -31,6 +36,42 @@ class ApiBadRequest(exceptions.APIException):
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
+
+
+def from_django(
+    error: DjangoValidationError, *, field: str | None = None, rename: Mapping[str, str] | None = None
+) -> exceptions.ValidationError:
+    """A service's ValidationError as the API's 400: messages of a model field under the API's name for it
+    (`rename`), messages without a field under `field` when the caller knows which input they are about."""
+    detail: dict[str, list[str]] = {}
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            key = (rename or {}).get(name, name)
+            if key == NON_FIELD_ERRORS:
+                key = field or "non_field_errors"
+            detail.setdefault(key, []).extend(m for e in errors for m in e.messages)
+    else:
+        detail[field or "non_field_errors"] = list(error.messages)
+    return exceptions.ValidationError(detail)
+
+
+@contextmanager
+def service_errors(*, field: str | None = None, rename: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Around a service call: its ValidationError (the service's transaction is rolled back by then)
+    answers 400 with the same messages the pages show."""
+    try:
+        yield
+    except DjangoValidationError as error:
+        raise from_django(error, field=field, rename=rename) from error
+
+
+def form_errors(form: BaseForm, rename: Mapping[str, str] | None = None) -> exceptions.ValidationError:
+    """A page's form ran on API input (so the rules and messages are the pages'): its errors as a 400."""
+    detail: dict[str, list[str]] = {}
+    for name, messages in form.errors.items():
+        key = "non_field_errors" if name == NON_FIELD_ERRORS else (rename or {}).get(name, name)
+        detail.setdefault(key, []).extend(str(m) for m in messages)
+    return exceptions.ValidationError(detail)
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -250,3 +250,19 @@ def test_tenant_home_links_to_rooms_and_lectures(client, host, member):
     client.force_login(member)
     content = client.get("/uzh/").content.decode()
     assert 'href="/uzh/rooms/"' not in content and 'href="/uzh/lectures/"' in content
+
+
+def test_move_page_of_a_lecture_moved_to_another_week_shows_where_it_is_now(client, room, host):
+    series = make_series(room)
+    client.force_login(host)
+    url = f"/uzh/rooms/{room.name}/series/{series.code}/lectures/20260302T091500Z/move/"
+    assert client.post(url, {"new_date": "2026-04-21", "new_time": "16:30"}).status_code == 302
+    form = client.get(url).context["form"]
+    assert (form.initial["new_date"], form.initial["new_time"].strftime("%H:%M")) == (
+        date(2026, 4, 21),
+        "16:30",
+    )
+    # The year guard: far-off dates are refused with a message, not a server error.
+    response = client.post(url, {"new_date": "9999-12-31", "new_time": "23:00"})
+    assert response.status_code == 200
+    assert "between the years 1900 and 2999" in response.content.decode()
