@@ -203,3 +203,12 @@ def logout(*, query: dict[str, str]) -> str:
         sigalg=SIG_RSA_SHA256,
     )
     return str(dict(http_args["headers"])["Location"])
+
+
+def record_person(username: str) -> tuple[Any, Any]:
+    """Record a demo person exactly as their first sign-in through this IdP would (for the seed commands),
+    so that seeded rooms belong to the user who signs in as them."""
+    from tenants.identity import read_identity, record_saml_sign_in
+
+    identity = read_identity(issuer=entity_id(), attributes=USERS[username].attributes())
+    return record_saml_sign_in(identity=identity)

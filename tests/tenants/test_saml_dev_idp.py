@@ -149,3 +149,21 @@ def test_dev_idp_rejects_bad_requests_with_a_clear_400(dev: Tenant, client: Clie
     assert response.status_code == 400
     assert client.get("/dev-idp/slo/", {"SAMLRequest": "garbage"}).status_code == 400
     assert not User.objects.exclude(display_name="Ada Admin").exists()
+
+
+def test_seeded_rooms_belong_to_who_signs_in_as_lecturer(dev: Any) -> None:
+    """`make run`: the dev IdP's lecturer must find the seeded rooms after signing in."""
+    from meetings.models import Room
+    from tenants.dev_idp import idp as dev_idp
+    from tenants.models import ExternalIdentity, Membership
+
+    call_command("seed_demo_rooms", stdout=io.StringIO())
+    call_command("seed_demo_rooms", stdout=io.StringIO())
+    welcome = Room.objects.get(tenant__slug="demo", name="welcome")
+    lecturer_key = dev_idp.USERS["lecturer"].attributes()["subject-id"][0]
+    identity = ExternalIdentity.objects.get(issuer=dev_idp.entity_id(), value=lecturer_key)
+    assert welcome.owner == identity.user
+    assert Membership.objects.get(user=identity.user, tenant__slug="demo").may_host
+    # Recording the person again (as every sign-in does) finds the same user.
+    again, _membership = dev_idp.record_person("lecturer")
+    assert again == identity.user

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from meetings import services
@@ -26,13 +27,19 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug="demo").first()
         if tenant is None:
             raise CommandError("tenant demo is missing: run `manage.py seed_demo` first")
-        lecturer, created = User.objects.get_or_create(
-            username="lecturer",
-            defaults={"first_name": "Lea", "last_name": "Lecturer", "email": "lecturer@demo.example.org"},
-        )
-        if created:
-            lecturer.set_unusable_password()
-            lecturer.save(update_fields=["password"])
+        if settings.PORTAL_DEV_IDP:
+            # The person the development IdP's `lecturer` signs in as, so that they find these rooms.
+            from tenants.dev_idp import idp as dev_idp
+
+            lecturer, _membership = dev_idp.record_person("lecturer")
+        else:
+            lecturer, created = User.objects.get_or_create(
+                username="lecturer",
+                defaults={"first_name": "Lea", "last_name": "Lecturer", "email": "lecturer@demo.example.org"},
+            )
+            if created:
+                lecturer.set_unusable_password()
+                lecturer.save(update_fields=["password"])
         membership = Membership.objects.filter(user=lecturer, tenant=tenant).first()
         if membership is None or not membership.may_host:
             grant_role(actor=None, tenant=tenant, user=lecturer, role=Membership.Role.HOST)

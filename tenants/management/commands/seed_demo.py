@@ -59,11 +59,8 @@ class Command(BaseCommand):
 
         The person is recorded exactly as a first sign-in through the development IdP records them."""
         from tenants.dev_idp import idp as dev_idp
-        from tenants.identity import read_identity, record_saml_sign_in
 
-        person = dev_idp.USERS["admin"]
-        identity = read_identity(issuer=dev_idp.entity_id(), attributes=person.attributes())
-        user, membership = record_saml_sign_in(identity=identity)
+        user, membership = dev_idp.record_person("admin")
         if membership.role != Membership.Role.ADMIN or membership.source != Membership.Source.ASSIGNED:
             services.grant_role(actor=None, tenant=tenant, user=user, role=Membership.Role.ADMIN)
             self.stdout.write(self.style.SUCCESS("the development IdP's `admin` administers demo"))
