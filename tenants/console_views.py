@@ -8,11 +8,13 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.crypto import masked
-from tenants import services
+from tenants import keys, services
 from tenants.access import admin_required
 from tenants.branding import contrast_warnings
 from tenants.forms import BrandingForm, MemberRoleForm, MemberSearchForm
@@ -139,10 +141,23 @@ def deployment(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
     dep = tenant.deployment
     new_secret = ""
-    if request.method == "POST" and request.POST.get("rotate") == "event_secret":
-        # Shown in this response only: never stored in the session or a message.
-        new_secret = services.rotate_event_secret(actor=request.user, tenant=tenant)  # type: ignore[arg-type]
-        dep.refresh_from_db()
+    if request.method == "POST":
+        action = request.POST.get("rotate")
+        if action == "event_secret":
+            # Shown in this response only: never stored in the session or a message.
+            new_secret = services.rotate_event_secret(actor=request.user, tenant=tenant)  # type: ignore[arg-type]
+            dep.refresh_from_db()
+        elif action == "signing_key":
+            key = keys.rotate_signing_key(tenant=tenant, actor=request.user)  # type: ignore[arg-type]
+            until = date_format(timezone.localtime(timezone.now() + keys.grace_period()), "DATETIME_FORMAT")
+            messages.success(
+                request,
+                _("A new signing key (%(kid)s) signs tokens now; the previous one is served until %(until)s.")
+                % {"kid": key.kid, "until": until},
+            )
+            return redirect("console:deployment", tenant=tenant.slug)
+        else:
+            messages.error(request, _("Choose what to rotate."))
     api_prefix = f"{settings.PUBLIC_URL}/jitsi/{dep.slug}"
     context = {
         "dep": dep,
@@ -151,5 +166,6 @@ def deployment(request: HttpRequest) -> HttpResponse:
         "new_secret": new_secret,
         "api_prefix": api_prefix,
         "asap_key_server": f"{api_prefix}/asap",
+        "signing_keys": keys.served_keys(tenant),
     }
     return render(request, "tenants/console/deployment.html", context)

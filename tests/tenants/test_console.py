@@ -151,3 +151,38 @@ def test_django_admin_shows_a_tenant_admin_only_their_tenant(
     assert "University of Zurich" in tenants_page and "ETH Zurich" not in tenants_page
     other_membership = other_tenant.memberships.get()
     assert client.get(f"/admin/tenants/membership/{other_membership.pk}/change/").status_code == 302
+
+
+def test_rotating_the_signing_key_keeps_the_old_one_served(client, admin_user, tenant):
+    from tenants import keys
+    from tenants.models import SigningKey
+
+    first = keys.ensure_active_key(tenant=tenant)
+    client.force_login(admin_user)
+    response = client.post("/uzh/manage/deployment/", {"rotate": "signing_key"}, follow=True)
+    new = SigningKey.objects.get(tenant=tenant, is_active=True)
+    assert new.kid != first.kid
+    page = response.content.decode()
+    assert f"A new signing key ({new.kid}) signs tokens now" in page
+    assert first.kid in page and new.kid in page and "still served for the grace period" in page
+    assert first.private_pem not in page and new.private_pem not in page
+    old_url = f"/jitsi/uzh/asap/{keys.kid_digest(first.kid)}.pem"
+    assert client.get(old_url).content.decode() == first.public_pem
+    assert AuditEntry.objects.filter(action="signing_key.rotated", actor=admin_user, target=new.kid).exists()
+
+
+def test_rotation_needs_a_known_choice(client, admin_user, tenant):
+    client.force_login(admin_user)
+    response = client.post("/uzh/manage/deployment/", {"rotate": "everything"})
+    assert response.status_code == 200
+    assert "Choose what to rotate." in response.content.decode()
+    assert not AuditEntry.objects.filter(action__contains="rotated").exists()
+
+
+def test_outsider_cannot_rotate_anything(client, outsider, tenant):
+    before = tenant.deployment.event_secret
+    client.force_login(outsider)
+    assert client.post("/uzh/manage/deployment/", {"rotate": "event_secret"}).status_code == 404
+    assert client.post("/uzh/manage/deployment/", {"rotate": "signing_key"}).status_code == 404
+    tenant.deployment.refresh_from_db()
+    assert tenant.deployment.event_secret == before
