@@ -2,48 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any, cast
 
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
 from meetings.models import LectureSeries, Room
-from tenants.access import membership_of, refusal
 from tenants.models import Tenant, User
-
-
-def _tenant_page(need_host: bool) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.is_authenticated:
-                from django.contrib.auth.views import redirect_to_login
-
-                return redirect_to_login(request.get_full_path())
-            membership = membership_of(request.user, request.tenant)  # type: ignore[attr-defined]
-            if membership is None:
-                # People of other institutions learn nothing about this one's rooms: not even that they exist.
-                raise Http404(_("No such page."))
-            if need_host and not membership.may_host:
-                return refusal(
-                    request,
-                    title=_("For lecturers only"),
-                    message=_("Only hosts and administrators of %(tenant)s can manage rooms.")
-                    % {"tenant": request.tenant.name},  # type: ignore[attr-defined]
-                )
-            request.membership = membership  # type: ignore[attr-defined]
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
-
-
-host_required = _tenant_page(need_host=True)
-tenant_member_required = _tenant_page(need_host=False)
 
 
 def hosted_rooms(tenant: Tenant, user: User) -> Any:

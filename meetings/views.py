@@ -32,12 +32,11 @@ from meetings.lookups import (
     get_room_for_host,
     get_room_for_owner,
     get_series_for_host,
-    host_required,
     hosted_rooms,
     rooms_open_to,
-    tenant_member_required,
 )
 from meetings.models import LectureSeries, OccurrenceChange, PersonalFeed
+from tenants.access import host_required, member_required
 from tenants.models import Tenant, User
 
 UPCOMING_DAYS = 14
@@ -376,7 +375,7 @@ def series_rotate_feed(request: HttpRequest, name: str, code: str) -> HttpRespon
 # Members: lectures open to them ----------------------------------------------------------------
 
 
-@tenant_member_required
+@member_required
 def my_lectures(request: HttpRequest) -> HttpResponse:
     tenant, user = _tenant(request), _user(request)
     now = timezone.now()
@@ -401,7 +400,7 @@ def my_lectures(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@tenant_member_required
+@member_required
 def personal_feed_rotate(request: HttpRequest) -> HttpResponse:
     had_one = PersonalFeed.objects.filter(tenant=_tenant(request), user=_user(request)).exists()
     services.rotate_personal_feed(actor=_user(request), tenant=_tenant(request))
@@ -412,7 +411,7 @@ def personal_feed_rotate(request: HttpRequest) -> HttpResponse:
     return redirect(_url(request, "my_lectures"))
 
 
-@tenant_member_required
+@member_required
 def series_ics(request: HttpRequest, code: str) -> HttpResponse:
     """Download of one series as .ics, for members to whom its room is open."""
     tenant = _tenant(request)

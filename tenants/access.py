@@ -8,7 +8,9 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tenants.models import Membership, Tenant
 
@@ -25,40 +27,36 @@ def refusal(request: HttpRequest, *, title: str, message: str, status: int = 403
     return render(request, "refused.html", {"title": title, "message": message}, status=status)
 
 
-def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The signed-in user must be an unblocked member of request.tenant (set by TenantMiddleware)."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            from django.contrib.auth.views import redirect_to_login
-
-            return redirect_to_login(request.get_full_path())
-        membership = membership_of(request.user, request.tenant)  # type: ignore[attr-defined]
-        if membership is None:
-            return refusal(
-                request,
-                title=_("Not a member of this institution"),
-                message=_("You are signed in, but not as a member of %(tenant)s.")
-                % {"tenant": request.tenant.name},  # type: ignore[attr-defined]
-            )
-        request.membership = membership  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
-
-    return wrapper
+View = Callable[..., HttpResponse]
 
 
-def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @member_required
+def tenant_page(
+    *,
+    allows: Callable[[Membership], bool] | None = None,
+    title: str | Promise = "",
+    message: str | Promise = "",
+) -> Callable[[View], View]:
+    """Guard a page of request.tenant (set by TenantMiddleware).
+
+    Signed-out people are sent to sign in; people who are not (or no longer) members get 404, so another
+    institution learns nothing, not even that the page exists; members whom `allows` refuses get a 403 page
+    saying `title` and `message` (`%(tenant)s` is the institution's name). Operators (superusers) pass."""
+
+    def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.membership.role not in roles:  # type: ignore[attr-defined]
-                return refusal(
-                    request,
-                    title=_("Not allowed"),
-                    message=_("This page is for %(roles)s of the institution.") % {"roles": ", ".join(roles)},
-                )
+            if not request.user.is_authenticated:
+                from django.contrib.auth.views import redirect_to_login
+
+                return redirect_to_login(request.get_full_path())
+            tenant = request.tenant  # type: ignore[attr-defined]
+            membership = membership_of(request.user, tenant)
+            if not request.user.is_superuser:
+                if membership is None:
+                    raise Http404(_("There is no such page."))
+                if allows is not None and not allows(membership):
+                    return refusal(request, title=str(title), message=str(message) % {"tenant": tenant.name})
+            request.membership = membership  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
 
         return wrapper
@@ -66,28 +64,14 @@ def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callab
     return decorate
 
 
-def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Admins of request.tenant (and operators) only: outsiders get 404, other members 403."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            from django.contrib.auth.views import redirect_to_login
-
-            return redirect_to_login(request.get_full_path())
-        tenant = request.tenant  # type: ignore[attr-defined]
-        membership = membership_of(request.user, tenant)
-        if not request.user.is_superuser:
-            if membership is None:
-                # Another institution's admin learns nothing, not even that this console exists.
-                raise Http404(_("There is no such page."))
-            if not membership.is_admin:
-                return refusal(
-                    request,
-                    title=_("For administrators only"),
-                    message=_("Only administrators of %(tenant)s can change this.") % {"tenant": tenant.name},
-                )
-        request.membership = membership  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
-
-    return wrapper
+member_required = tenant_page()
+host_required = tenant_page(
+    allows=lambda m: m.may_host,
+    title=gettext_lazy("For lecturers only"),
+    message=gettext_lazy("Only hosts and administrators of %(tenant)s can manage rooms."),
+)
+admin_required = tenant_page(
+    allows=lambda m: m.is_admin,
+    title=gettext_lazy("For administrators only"),
+    message=gettext_lazy("Only administrators of %(tenant)s can change this."),
+)
