@@ -26,7 +26,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -91,19 +91,25 @@ def _locked_open_session(deployment: JitsiDeployment, room_name: str) -> Meeting
 def _open_session(
     deployment: JitsiDeployment, ref: ev.RoomRef, *, created_at: datetime | None
 ) -> MeetingSession:
-    """The locked open session of the room, created when there is none (the constraint settles races)."""
-    session, _created = MeetingSession.objects.select_for_update().get_or_create(
-        deployment=deployment,
-        room_name=ref.room_name,
-        destroyed_at=None,
-        defaults={
-            "tenant_id": deployment.tenant_id,
-            "room": resolve_room(deployment, ref),
-            "is_breakout": ref.is_breakout,
-            "created_at": created_at,
-        },
-    )
-    return session
+    """The locked open session of the room, created when there is none (the constraints settle races)."""
+    for _attempt in range(5):
+        session = _locked_open_session(deployment, ref.room_name)
+        if session is not None:
+            return session
+        try:
+            with transaction.atomic():
+                return MeetingSession.objects.create(
+                    tenant_id=deployment.tenant_id,
+                    deployment=deployment,
+                    room=resolve_room(deployment, ref),
+                    room_name=ref.room_name,
+                    is_breakout=ref.is_breakout,
+                    created_at=created_at,
+                )
+        except IntegrityError:
+            # A concurrent delivery created it first; lock theirs on the next pass.
+            log.debug("open session of %s created concurrently", ref.room_name)
+    raise IntegrityError(f"could not open a session for {ref.room_name}")
 
 
 def _session_for(deployment: JitsiDeployment, ref: ev.RoomRef, at: datetime) -> MeetingSession:
