@@ -11,9 +11,8 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.test import Client
 
-from meetings import consumers
+from meetings import consumers, live
 from meetings import events as ev
-from meetings import live
 from meetings.models import Room
 from tests.factories import RoomFactory
 from tests.meetings.prosody import recording
@@ -53,7 +52,9 @@ def event(name: str, **changes) -> ev.Event:
 
 async def record(tenant, name: str, **changes) -> live.Outcome:
     deployment = await database_sync_to_async(lambda: tenant.deployment)()
-    return await database_sync_to_async(live.record_event)(deployment=deployment, event=event(name, **changes))
+    return await database_sync_to_async(live.record_event)(
+        deployment=deployment, event=event(name, **changes)
+    )
 
 
 def run(coro):
@@ -62,7 +63,7 @@ def run(coro):
             return await coro
         finally:
             await consumers.close_hub()
-            # Sync code ran in asgiref's executor thread: close its connections, or the test DB cannot be dropped.
+            # Sync code ran in asgiref's executor thread: close its connections so the test DB can be dropped.
             await database_sync_to_async(connections.close_all)()
 
     return asyncio.run(main())
@@ -165,7 +166,9 @@ def test_another_tenants_room_is_refused(application, tenant, other_tenant, memb
         _, connected, code = await open_socket(application, f"/ws/{tenant.slug}/rooms/eth-room/", member)
         assert (connected, code) == (False, consumers.CLOSE_NOT_FOUND)
         # ... and under theirs our member may not watch it.
-        _, connected, code = await open_socket(application, f"/ws/{other_tenant.slug}/rooms/eth-room/", member)
+        _, connected, code = await open_socket(
+            application, f"/ws/{other_tenant.slug}/rooms/eth-room/", member
+        )
         assert (connected, code) == (False, consumers.CLOSE_FORBIDDEN)
 
     run(scenario())
@@ -202,7 +205,9 @@ def test_foreign_origin_is_refused(application, tenant, room, member):
     run(scenario())
 
 
-def test_same_room_name_in_another_tenant_does_not_leak(application, tenant, other_tenant, room, member, outsider):
+def test_same_room_name_in_another_tenant_does_not_leak(
+    application, tenant, other_tenant, room, member, outsider
+):
     RoomFactory(tenant=other_tenant, owner=outsider, name="room1")
 
     async def scenario():
