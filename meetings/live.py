@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -475,3 +476,15 @@ def purge_occupancies(*, now: datetime | None = None) -> int:
         ).delete()
         deleted += count
     return deleted
+
+
+def room_size_url(deployment: JitsiDeployment, room_name: str) -> str:
+    """Prosody's `mod_muc_size` URL for a room as events name it (`room1`, `[acme]room2`, `m%c3%bcller`).
+
+    Tenant rooms are asked by their node plus `subdomain=<tenant>`. The module URL-decodes the query once, so
+    the already percent-encoded name is encoded again (`m%25c3%25bcller`), which `urlencode` does."""
+    ref = ev.RoomRef(room_name=room_name, room_jid="", is_breakout=False)
+    params = {"room": ref.node, "domain": deployment.xmpp_domain}
+    if ref.tenant_segment:
+        params["subdomain"] = ref.tenant_segment
+    return f"{deployment.room_api_url.rstrip('/')}/room-size?{urlencode(params)}"
