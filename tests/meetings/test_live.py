@@ -368,3 +368,32 @@ def test_purge_command(demo, capsys):
     call_command("purge_occupancies")
     assert "2" in capsys.readouterr().out
     assert not Occupancy.objects.exists()
+
+
+def test_post_sample_events_local(demo, capsys):
+    RoomFactory(tenant=demo, name="room1")
+    call_command("post_sample_events", "demo", "room1", "--local", "--delay", "0", "--people", "2")
+    out = capsys.readouterr().out
+    assert "occupant/joined: count 2" in out
+    s = session()
+    assert s.peak_participants == 2
+    assert s.destroyed_at is not None
+    assert Occupancy.objects.count() == 2
+
+
+def test_post_sample_events_keep(demo):
+    room = RoomFactory(tenant=demo, name="room1")
+    call_command("post_sample_events", "demo", "room1", "--local", "--delay", "0", "--keep")
+    assert live.shown_count(room).count == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_post_sample_events_over_http(tmp_path):
+    """Against a real server process, as a developer would use it next to `make run`."""
+    from tests.meetings.servers import daphne_servers
+
+    demo = TenantFactory(slug="demo", name="Demo University")
+    room = RoomFactory(tenant=demo, name="room1")
+    with daphne_servers(1, tmp_path) as (server,):
+        call_command("post_sample_events", "demo", "room1", "--url", server.http, "--delay", "0", "--keep")
+    assert live.shown_count(room).count == 3
