@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from meetings import events as ev
@@ -70,7 +70,11 @@ def resolve_room(deployment: JitsiDeployment, ref: ev.RoomRef) -> Room | None:
         return None
     if ref.tenant_segment.lower() != (deployment.tenant_path or "").lower():
         return None
-    return Room.objects.filter(tenant_id=deployment.tenant_id, name=ref.node.lower()).first()
+    return (
+        Room.objects.filter(tenant_id=deployment.tenant_id, name=ref.node.lower())
+        .select_related("tenant")
+        .first()
+    )
 
 
 def internal_room_name(deployment: JitsiDeployment, room_name: str) -> str:
@@ -81,12 +85,13 @@ def internal_room_name(deployment: JitsiDeployment, room_name: str) -> str:
 # --- locking helpers ---
 
 
+def _locking() -> QuerySet[MeetingSession]:
+    """Sessions locked until commit, with the room names needed for publishing (no extra query)."""
+    return MeetingSession.objects.select_for_update(of=("self",)).select_related("room__tenant")
+
+
 def _locked_open_session(deployment: JitsiDeployment, room_name: str) -> MeetingSession | None:
-    return (
-        MeetingSession.objects.select_for_update()
-        .filter(deployment=deployment, room_name=room_name, destroyed_at__isnull=True)
-        .first()
-    )
+    return _locking().filter(deployment=deployment, room_name=room_name, destroyed_at__isnull=True).first()
 
 
 def _open_session(
@@ -120,7 +125,7 @@ def _session_for(deployment: JitsiDeployment, ref: ev.RoomRef, at: datetime) -> 
         return open_session
     # Older than the open session: a late event of a previous life of the room.
     closed = (
-        MeetingSession.objects.select_for_update()
+        _locking()
         .filter(deployment=deployment, room_name=ref.room_name, destroyed_at__gte=at)
         .filter(Q(created_at__isnull=True) | Q(created_at__lte=at))
         .order_by("-destroyed_at")
@@ -131,6 +136,30 @@ def _session_for(deployment: JitsiDeployment, ref: ev.RoomRef, at: datetime) -> 
     if open_session is not None:
         return open_session
     return _open_session(deployment, ref, created_at=None)
+
+
+def _insert_occupancy(
+    deployment: JitsiDeployment, session: MeetingSession, occupant: ev.Occupant, left_at: datetime | None
+) -> bool:
+    """Insert the occupancy unless its (deployment, occupant_jid, joined_at) exists: one statement, and the
+    unique constraint decides between concurrent duplicates. True when this call inserted it."""
+    table = Occupancy._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (tenant_id, deployment_id, session_id, occupant_jid, joined_at, left_at, "  # noqa: S608 - our own table name
+            "participant_id) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (deployment_id, occupant_jid, joined_at) DO NOTHING RETURNING id",
+            [
+                deployment.tenant_id,
+                deployment.pk,
+                session.pk,
+                occupant.occupant_jid,
+                occupant.joined_at,
+                left_at,
+                occupant.participant_id,
+            ],
+        )
+        return cursor.fetchone() is not None
 
 
 def _seconds(joined_at: datetime, left_at: datetime) -> int:
@@ -165,27 +194,20 @@ def _save(session: MeetingSession, fields: set[str]) -> None:
 def _publish_on_commit(session: MeetingSession) -> None:
     if session.room_id is None:
         return  # nobody can watch a room auditorium does not know
+    room = session.room
+    assert room is not None
     shown = ShownCount(
-        room_name="",  # filled below from the room, read once per publish
+        room_name=room.name,
         session_id=session.pk,
         version=session.version,
         count=session.current_count if session.destroyed_at is None else 0,
     )
-    room_id = session.room_id
+    tenant_slug = room.tenant.slug
 
     def publish() -> None:
         from meetings.consumers import publish_count
 
-        row = Room.objects.filter(pk=room_id).values_list("tenant__slug", "name").first()
-        if row is None:
-            return
-        tenant_slug, room_name = row
-        publish_count(
-            tenant_slug,
-            ShownCount(
-                room_name=room_name, session_id=shown.session_id, version=shown.version, count=shown.count
-            ),
-        )
+        publish_count(tenant_slug, shown)
 
     transaction.on_commit(publish)
 
@@ -245,7 +267,7 @@ def _peak_from_intervals(session: MeetingSession) -> int:
 def record_room_created(*, deployment: JitsiDeployment, event: ev.RoomCreated) -> Outcome:
     with transaction.atomic():
         existing = (
-            MeetingSession.objects.select_for_update()
+            _locking()
             .filter(deployment=deployment, room_name=event.room.room_name, created_at=event.created_at)
             .first()
         )
@@ -273,7 +295,7 @@ def record_room_destroyed(*, deployment: JitsiDeployment, event: ev.RoomDestroye
         session = None
         if event.created_at is not None:
             session = (
-                MeetingSession.objects.select_for_update()
+                _locking()
                 .filter(deployment=deployment, room_name=event.room.room_name, created_at=event.created_at)
                 .first()
             )
@@ -338,22 +360,9 @@ def record_occupant_joined(*, deployment: JitsiDeployment, event: ev.OccupantJoi
     occupant = event.occupant
     with transaction.atomic():
         session = _session_for(deployment, event.room, occupant.joined_at)
-        occupancy, created = Occupancy.objects.get_or_create(
-            deployment=deployment,
-            occupant_jid=occupant.occupant_jid,
-            joined_at=occupant.joined_at,
-            defaults={
-                "tenant_id": deployment.tenant_id,
-                "session": session,
-                "participant_id": occupant.participant_id,
-                # A join into a room already destroyed is history: it ended with the room.
-                "left_at": session.destroyed_at,
-            },
-        )
-        if not created:
-            return Outcome(
-                occupancy.session_id, False, session.current_count
-            )  # duplicate or leave came first
+        # A join into a room already destroyed is history: it ended with the room.
+        if not _insert_occupancy(deployment, session, occupant, session.destroyed_at):
+            return Outcome(session.pk, False, session.current_count)  # duplicate, or its leave came first
         fields: set[str] = set()
         if session.destroyed_at is not None:
             session.participant_seconds += _seconds(occupant.joined_at, session.destroyed_at)
@@ -375,25 +384,17 @@ def record_occupant_left(*, deployment: JitsiDeployment, event: ev.OccupantLeft)
             .first()
         )
         if known is not None:
-            session = MeetingSession.objects.select_for_update().get(pk=known)
+            session = _locking().get(pk=known)
         else:
             session = _session_for(deployment, event.room, occupant.joined_at)
-        occupancy, created = Occupancy.objects.select_for_update().get_or_create(
+        closed = Occupancy.objects.filter(
             deployment=deployment,
             occupant_jid=occupant.occupant_jid,
             joined_at=occupant.joined_at,
-            defaults={
-                "tenant_id": deployment.tenant_id,
-                "session": session,
-                "participant_id": occupant.participant_id,
-                "left_at": left_at,
-            },
-        )
-        if not created:
-            if occupancy.left_at is not None:
-                return Outcome(session.pk, False, session.current_count)  # duplicate, or closed by destroy
-            occupancy.left_at = left_at
-            occupancy.save(update_fields=["left_at"])
+            left_at__isnull=True,
+        ).update(left_at=left_at)
+        if not closed and not _insert_occupancy(deployment, session, occupant, left_at):
+            return Outcome(session.pk, False, session.current_count)  # duplicate, or closed by destroy
         fields: set[str] = {"participant_seconds"}
         session.participant_seconds += _seconds(occupant.joined_at, left_at)
         _apply_authoritative(session, event.active_occupants_count, left_at, fields)
