@@ -122,7 +122,8 @@ def main() -> None:
     from tests.meetings.servers import daphne_servers
 
     print(f"# {common.load()}", flush=True)
-    tmp = tempfile.mkdtemp()
+    tmp = tempfile.mkdtemp(prefix="bench-events-")
+    print(f"# server log in {tmp}", flush=True)
     with daphne_servers(1, Path(tmp), DB_CONN_MAX_AGE="60") as (server,):
         run(server.port, "baseline", argparse.Namespace(seconds=1.0, clients=2), ctx)  # warm-up
         base = run(server.port, "baseline", args, ctx)

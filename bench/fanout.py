@@ -246,6 +246,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of the 20 events/s phase")
     parser.add_argument("--steps", default="40,80,160,320", help="rates (events/s) of the step-up, 4 s each")
+    parser.add_argument("--memory-only", action="store_true", help="connect, measure RSS, stop")
     args = parser.parse_args()
     if args.worker:
         asyncio.run(_worker(args))
@@ -300,6 +301,9 @@ def main() -> None:
             flush=True,
         )
 
+        if args.memory_only:
+            workers.collect()
+            return
         target = servers[1]
         conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
 

@@ -42,7 +42,9 @@ from urllib.parse import unquote, urlsplit
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
+from django.utils.functional import LazyObject
 
 from meetings import groups
 from meetings.access import may_watch
@@ -65,8 +67,7 @@ def frame(room_name: str, count: int) -> str:
     return json.dumps({"type": "participants", "room": room_name, "count": count}, separators=(",", ":"))
 
 
-# --- publishing (any thread)
-# ---------------------------------------------------------------------------------
+# --- publishing (any thread) ---
 
 _redis_lock = threading.Lock()
 _redis_client: Any = None
@@ -102,8 +103,7 @@ def publish_count(tenant_slug: str, shown: ShownCount) -> None:
         hub.loop.call_soon_threadsafe(hub.offer, channel, shown.room_name, shown.key, shown.count)
 
 
-# --- the per-process hub
-# -------------------------------------------------------------------------------------
+# --- the per-process hub ---
 
 
 class _RoomState:
@@ -330,8 +330,7 @@ async def _read_reply(reader: asyncio.StreamReader) -> Any:
     raise RedisReplyError(f"unexpected reply {line!r}")
 
 
-# --- database reads
-# ----------------------------------------------------------------------------------------------
+# --- database reads ---
 
 
 def _watchable_room(tenant_slug: str, room_name: str, user: Any) -> tuple[Room | None, bool]:
@@ -366,8 +365,20 @@ def _dashboard_rooms(tenant_slug: str, user: Any) -> tuple[Tenant | None, list[R
     return tenant, list(rooms)
 
 
-# --- consumers
-# ---------------------------------------------------------------------------------------------------
+class _ReleasedSession:
+    """Stands in for a viewer's session after connect(): Channels' session wrapper asks it on every send."""
+
+    modified = False
+
+    def is_empty(self) -> bool:
+        return True
+
+
+_RELEASED_SESSION = _ReleasedSession()
+_RELEASED_USER = AnonymousUser()
+
+
+# --- consumers ---
 
 
 class RoomCountConsumer(AsyncWebsocketConsumer):
@@ -393,7 +404,23 @@ class RoomCountConsumer(AsyncWebsocketConsumer):
         await self.accept()
         await self._watch([room])
 
+    def _release_request_data(self) -> None:
+        """An idle viewer is held for hours: drop what the handshake loaded and nothing reads any more.
+
+        The middleware layers' scope copies share these objects, so their contents are swapped for shared
+        stand-ins instead of being unreferenced from this scope only."""
+        scope = self.scope
+        user, session = scope.get("user"), scope.get("session")
+        if isinstance(user, LazyObject):
+            user._wrapped = _RELEASED_USER
+        if isinstance(session, LazyObject):
+            session._wrapped = _RELEASED_SESSION
+        cookies = scope.get("cookies")
+        if isinstance(cookies, dict):
+            cookies.clear()
+
     async def _watch(self, rooms: list[Room]) -> None:
+        self._release_request_data()
         hub = get_hub()
         states = []
         # Register first, read second: an update published in between is then not lost.

@@ -73,13 +73,13 @@ class Server:
         return 0
 
 
-def _wait_ready(server: Server, timeout: float = 30.0) -> None:
+def _wait_ready(server: Server, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"daphne exited: {server.log.read_text()[-2000:]}")
         try:
-            with urllib.request.urlopen(f"{server.http}/healthz", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{server.http}/healthz", timeout=10) as response:  # noqa: S310
                 if response.status == 200:
                     return
         except OSError:
