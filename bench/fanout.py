@@ -247,6 +247,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of the 20 events/s phase")
     parser.add_argument("--steps", default="40,80,160,320", help="rates (events/s) of the step-up, 4 s each")
     parser.add_argument("--memory-only", action="store_true", help="connect, measure RSS, stop")
+    parser.add_argument("--asgi", default="portal.asgi:application", help="the ASGI application to serve")
     args = parser.parse_args()
     if args.worker:
         asyncio.run(_worker(args))
@@ -260,8 +261,11 @@ def main() -> None:
     from tests.meetings.servers import daphne_servers
 
     print(f"# {common.load()}", flush=True)
-    results: dict[str, Any] = {"viewers": args.viewers, "workers": args.workers}
-    with tempfile.TemporaryDirectory() as tmp, daphne_servers(2, Path(tmp), DB_CONN_MAX_AGE="60") as servers:
+    results: dict[str, Any] = {"viewers": args.viewers, "workers": args.workers, "asgi": args.asgi}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        daphne_servers(2, Path(tmp), app=args.asgi, DB_CONN_MAX_AGE="60") as servers,
+    ):
         # Warm up each server with one viewer (imports, connection pools), then take the RSS baseline.
         warm = Workers(
             "ws",

@@ -333,7 +333,30 @@ async def _read_reply(reader: asyncio.StreamReader) -> Any:
 # --- database reads ---
 
 
-def _watchable_room(tenant_slug: str, room_name: str, user: Any) -> tuple[Room | None, bool]:
+def user_of(scope: dict[str, Any]) -> Any:
+    """The signed-in user: from AuthMiddleware when the route runs behind it, else from the session cookie.
+
+    Resolving it here lets the live-count routes run without the session and auth middleware layers, whose
+    coroutine frames and scope copies each viewer would otherwise hold for the socket's lifetime."""
+    user = scope.get("user")
+    if user is not None:
+        return user
+    from importlib import import_module
+
+    from django.contrib.auth import get_user
+    from django.http import HttpRequest
+    from django.http.cookie import parse_cookie
+
+    header = b"; ".join(value for name, value in scope.get("headers", ()) if name == b"cookie")
+    session_key = parse_cookie(header.decode("latin-1")).get(settings.SESSION_COOKIE_NAME)
+    if not session_key:
+        return AnonymousUser()
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return get_user(request)  # verifies the session's auth hash, as a request would
+
+
+def _watchable_room(tenant_slug: str, room_name: str, scope: dict[str, Any]) -> tuple[Room | None, bool]:
     room = (
         Room.objects.filter(tenant__slug=tenant_slug, tenant__is_active=True, name=room_name, archived=False)
         .select_related("tenant")
@@ -341,7 +364,7 @@ def _watchable_room(tenant_slug: str, room_name: str, user: Any) -> tuple[Room |
     )
     if room is None:
         return None, False
-    return room, may_watch(user, room)
+    return room, may_watch(user_of(scope), room)
 
 
 def _shown_by_name(tenant_slug: str, room_name: str) -> ShownCount | None:
@@ -349,12 +372,16 @@ def _shown_by_name(tenant_slug: str, room_name: str) -> ShownCount | None:
     return shown_count(room) if room is not None else None
 
 
-def _dashboard_rooms(tenant_slug: str, user: Any) -> tuple[Tenant | None, list[Room]]:
+def _dashboard_rooms(tenant_slug: str, scope: dict[str, Any]) -> tuple[int, list[Room]]:
+    """(0, rooms) for a member of the tenant, else (close code, [])."""
     from tenants.access import membership_of
 
+    user = user_of(scope)
+    if not getattr(user, "is_authenticated", False):
+        return CLOSE_FORBIDDEN, []
     tenant = Tenant.objects.filter(slug=tenant_slug, is_active=True).first()
     if tenant is None or membership_of(user, tenant) is None:
-        return None, []
+        return CLOSE_NOT_FOUND, []
     rooms = (
         Room.objects.of_tenant(tenant)
         .active()
@@ -362,7 +389,7 @@ def _dashboard_rooms(tenant_slug: str, user: Any) -> tuple[Tenant | None, list[R
         .distinct()
         .order_by("name")[:DASHBOARD_MAX_ROOMS]
     )
-    return tenant, list(rooms)
+    return 0, list(rooms)
 
 
 class _ReleasedSession:
@@ -393,7 +420,7 @@ class RoomCountConsumer(AsyncWebsocketConsumer):
         self.room_name: str = kwargs["room"]
         self.channels: list[str] = []
         room, allowed = await database_sync_to_async(_watchable_room)(
-            self.tenant_slug, self.room_name, self.scope.get("user")
+            self.tenant_slug, self.room_name, self.scope
         )
         if room is None:
             await self.close(code=CLOSE_NOT_FOUND)
@@ -450,13 +477,9 @@ class DashboardConsumer(RoomCountConsumer):
     async def connect(self) -> None:
         self.tenant_slug = self.scope["url_route"]["kwargs"]["tenant"]
         self.channels = []
-        user = self.scope.get("user")
-        if not getattr(user, "is_authenticated", False):
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
-        tenant, rooms = await database_sync_to_async(_dashboard_rooms)(self.tenant_slug, user)
-        if tenant is None:
-            await self.close(code=CLOSE_NOT_FOUND)
+        refused, rooms = await database_sync_to_async(_dashboard_rooms)(self.tenant_slug, self.scope)
+        if refused:
+            await self.close(code=refused)
             return
         await self.accept()
         await self._watch(rooms)

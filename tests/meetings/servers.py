@@ -88,7 +88,9 @@ def _wait_ready(server: Server, timeout: float = 60.0) -> None:
 
 
 @contextmanager
-def daphne_servers(count: int, log_dir: Path, **env: str) -> Iterator[list[Server]]:
+def daphne_servers(
+    count: int, log_dir: Path, *, app: str = "portal.asgi:application", **env: str
+) -> Iterator[list[Server]]:
     servers: list[Server] = []
     try:
         for i in range(count):

@@ -286,3 +286,51 @@ def test_hub_coalesces_and_keeps_the_newest():
         assert hub.rooms == {}
 
     asyncio.run(scenario())
+
+
+@pytest.fixture
+def lean_application(settings):
+    """The live-count routes without Channels' cookie/session/auth layers (bench/asgi_lean.py)."""
+    settings.ALLOWED_HOSTS = ["testserver"]
+    from channels.routing import URLRouter
+    from channels.security.websocket import AllowedHostsOriginValidator
+
+    from portal.routing import websocket_urlpatterns
+
+    return AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns))
+
+
+def test_without_auth_middleware_the_cookie_is_read_in_connect(
+    lean_application, tenant, room, member, outsider
+):
+    async def scenario():
+        socket, connected, _ = await open_socket(lean_application, f"/ws/{tenant.slug}/rooms/room1/", member)
+        assert connected
+        assert (await next_json(socket))["count"] == 0
+        await socket.disconnect()
+        _, connected, code = await open_socket(lean_application, f"/ws/{tenant.slug}/rooms/room1/", outsider)
+        assert (connected, code) == (False, consumers.CLOSE_FORBIDDEN)
+        _, connected, code = await open_socket(lean_application, f"/ws/{tenant.slug}/rooms/room1/")
+        assert (connected, code) == (False, consumers.CLOSE_FORBIDDEN)
+        forged = WebsocketCommunicator(
+            lean_application,
+            f"/ws/{tenant.slug}/rooms/room1/",
+            headers=[*ORIGIN, (b"cookie", b"sessionid=not-a-session")],
+        )
+        assert await forged.connect(timeout=5) == (False, consumers.CLOSE_FORBIDDEN)
+
+    run(scenario())
+
+
+def test_a_session_from_before_a_password_change_is_refused(lean_application, tenant, room, member):
+    headers = cookie_for(member)
+    member.set_password("a-new-password-0123")
+    member.save()
+
+    async def scenario():
+        socket = WebsocketCommunicator(
+            lean_application, f"/ws/{tenant.slug}/rooms/room1/", headers=ORIGIN + headers
+        )
+        assert await socket.connect(timeout=5) == (False, consumers.CLOSE_FORBIDDEN)
+
+    run(scenario())
