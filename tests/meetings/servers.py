@@ -87,6 +87,34 @@ def _wait_ready(server: Server, timeout: float = 60.0) -> None:
     raise RuntimeError(f"daphne on {server.port} did not answer: {server.log.read_text()[-2000:]}")
 
 
+def start_server(port: int, log: Path, *, app: str = "portal.asgi:application", **env: str) -> Server:
+    """One Daphne process on 127.0.0.1:<port>, answering once this returns."""
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
+            cwd=ROOT,
+            env=server_env(**env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(port, process, log)
+    try:
+        _wait_ready(server)
+    except BaseException:
+        stop_server(server)
+        raise
+    return server
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
 @contextmanager
 def daphne_servers(
     count: int, log_dir: Path, *, app: str = "portal.asgi:application", **env: str
@@ -94,35 +122,8 @@ def daphne_servers(
     servers: list[Server] = []
     try:
         for i in range(count):
-            port = free_port()
-            log = log_dir / f"daphne-{i}.log"
-            with log.open("wb") as out:  # the child keeps its own copy of the descriptor
-                process = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "daphne",
-                        "-b",
-                        "127.0.0.1",
-                        "-p",
-                        str(port),
-                        "portal.asgi:application",
-                    ],
-                    cwd=ROOT,
-                    env=server_env(**env),
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                )
-            servers.append(Server(port, process, log))
-        for server in servers:
-            _wait_ready(server)
+            servers.append(start_server(free_port(), log_dir / f"daphne-{i}.log", app=app, **env))
         yield servers
     finally:
         for server in servers:
-            server.process.terminate()
-        for server in servers:
-            try:
-                server.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
-                server.process.wait()
+            stop_server(server)
