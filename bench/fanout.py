@@ -262,10 +262,9 @@ def main() -> None:
 
     print(f"# {common.load()}", flush=True)
     results: dict[str, Any] = {"viewers": args.viewers, "workers": args.workers, "asgi": args.asgi}
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        daphne_servers(2, Path(tmp), app=args.asgi, DB_CONN_MAX_AGE="60") as servers,
-    ):
+    tmp = tempfile.mkdtemp(prefix="bench-fanout-")
+    print(f"# server logs in {tmp}", flush=True)
+    with daphne_servers(2, Path(tmp), app=args.asgi, DB_CONN_MAX_AGE="60") as servers:
         # Warm up each server with one viewer (imports, connection pools), then take the RSS baseline.
         warm = Workers(
             "ws",

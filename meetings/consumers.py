@@ -15,7 +15,8 @@ is independent of the number of viewers until the very last step:
 3. Fan out in process, coalesced. The hub keeps a registry room channel -> set of local consumers. An arriving
    update only records the newest count of the room (older keys are dropped: two processes may publish out of
    commit order) and marks the room dirty; one flush task then sends the latest number, serialised once, to
-   every local socket, straight to the server's send callable, yielding to the loop every few hundred sockets.
+   every local socket, yielding to the loop every hundred-odd sockets. Under Daphne the frame is built once
+   and written to each connection's transport (`_raw_connection`); elsewhere the ordinary send is used.
    Updates that arrive while a flush runs are coalesced into the next pass: the latest number wins, and a
    number equal to the one last sent is not sent again.
 4. Sockets. The consumers are ordinary Channels consumers (authorised in `connect()`), but they opt out of
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -50,6 +52,7 @@ from meetings import groups
 from meetings.access import may_watch
 from meetings.live import ShownCount, shown_count
 from meetings.models import Room
+from portal.env import env_bool
 from tenants.models import Tenant
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,8 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_FORBIDDEN = 4403
 DASHBOARD_MAX_ROOMS = 500
 _SEND_BATCH = 128  # sockets written between yields to the event loop
+# Write pre-built frames straight to Daphne's connections (_raw_connection); LIVE_RAW_FRAMES=0 turns it off.
+RAW_FRAMES = env_bool("LIVE_RAW_FRAMES", True)
 
 Sender = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -111,7 +116,8 @@ class _RoomState:
 
     def __init__(self, room_name: str) -> None:
         self.room_name = room_name
-        self.viewers: set[Sender] = set()
+        # Each viewer's send callable, with the server connection to write pre-built frames to (or None).
+        self.viewers: dict[Sender, Any] = {}
         self.key: tuple[int, int] = (-1, -1)
         self.count = 0
         self.sent: int | None = None  # the count last sent to the viewers
@@ -139,14 +145,14 @@ class Hub:
             state = self.rooms[channel] = _RoomState(room_name)
             if self._redis_url:
                 await self._subscribe(channel)
-        state.viewers.add(send)
+        state.viewers[send] = _raw_connection(send) if RAW_FRAMES else None
         return state
 
     def discard(self, channel: str, send: Sender) -> None:
         state = self.rooms.get(channel)
         if state is None:
             return
-        state.viewers.discard(send)
+        state.viewers.pop(send, None)
         if not state.viewers:
             del self.rooms[channel]
             self._dirty.pop(channel, None)
@@ -177,10 +183,15 @@ class Hub:
                 if state is None or state.sent == state.count:
                     continue
                 state.sent = state.count
-                message = {"type": "websocket.send", "text": frame(state.room_name, state.count)}
-                for i, send in enumerate(list(state.viewers), 1):
+                text = frame(state.room_name, state.count)
+                message = {"type": "websocket.send", "text": text}
+                data = _text_frame(text)
+                for i, (send, connection) in enumerate(list(state.viewers.items()), 1):
                     try:
-                        await send(message)
+                        if connection is None:
+                            await send(message)
+                        elif connection.state == connection.STATE_OPEN:
+                            _write(connection.transport, data)
                     except Exception:  # one broken socket must not starve the others
                         log.debug("live count send failed", exc_info=True)
                     if i % _SEND_BATCH == 0:
@@ -279,6 +290,68 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._listener
         self._listener = None
+
+
+def _raw_connection(send: Sender) -> Any:
+    """The Daphne websocket connection behind a send callable, when frames may be written to it directly.
+
+    Daphne hands each application `partial(server.handle_reply, protocol)`; for a plain `websocket.send` that
+    builds the same frame for every socket through autobahn. The hub builds the frame once per update and
+    writes it to each connection's transport instead: an unmasked, unfragmented text frame is all RFC 6455
+    asks of a server, and no extension (compression) is negotiated by Daphne. Anything else (another
+    server, the test communicator) gets None and the ordinary send."""
+    if not isinstance(send, functools.partial) or len(send.args) != 1 or send.keywords:
+        return None
+    connection = send.args[0]
+    if getattr(send.func, "__name__", "") != "handle_reply" or not hasattr(connection, "STATE_OPEN"):
+        return None
+    if getattr(connection, "transport", None) is None or getattr(connection, "_perMessageCompress", None):
+        return None
+    return connection
+
+
+try:
+    from twisted.internet import tcp as _twisted_tcp
+except ImportError:  # not running under Daphne
+    _twisted_tcp = None  # type: ignore[assignment]  # the fast path below is then never taken
+_TcpServer: Any = getattr(_twisted_tcp, "Server", None)
+
+
+def _write(transport: Any, data: bytes) -> None:
+    """Write to a connection now when nothing is queued for it: one non-blocking send instead of Twisted's
+    buffer-register-send-unregister round through the reactor. Anything unsent goes the ordinary way, so the
+    byte order on the socket is the same either way."""
+    if (
+        _TcpServer is not None
+        and type(transport) is _TcpServer
+        and transport.connected
+        and not transport._writeDisconnected
+        and not transport._tempDataBuffer
+        and transport.offset >= len(transport.dataBuffer)
+    ):
+        try:
+            sent = transport.socket.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return  # the connection is gone; Twisted notices on its next read
+        if sent == len(data):
+            return
+        data = data[sent:]
+    transport.write(data)
+
+
+def _text_frame(text: str) -> bytes:
+    """A final, unmasked text frame (RFC 6455 section 5.2) as a server sends it."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 65536:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return header + payload
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

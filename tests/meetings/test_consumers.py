@@ -334,3 +334,23 @@ def test_a_session_from_before_a_password_change_is_refused(lean_application, te
         assert await socket.connect(timeout=5) == (False, consumers.CLOSE_FORBIDDEN)
 
     run(scenario())
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])
+def test_prebuilt_frames_follow_rfc6455(size):
+    data = consumers._text_frame("x" * size)
+    assert data[0] == 0x81  # FIN, text
+    assert data[1] & 0x80 == 0  # servers do not mask
+    if size < 126:
+        assert data[1] == size and len(data) == 2 + size
+    elif size < 65536:
+        assert data[1] == 126 and int.from_bytes(data[2:4], "big") == size and len(data) == 4 + size
+    else:
+        assert data[1] == 127 and int.from_bytes(data[2:10], "big") == size and len(data) == 10 + size
+
+
+def test_other_senders_use_the_ordinary_send():
+    async def send(message):
+        return None
+
+    assert consumers._raw_connection(send) is None
