@@ -40,7 +40,8 @@ def post_event(base: str, rec: dict, secret: str) -> int:
         return response.status
 
 
-def test_event_on_one_process_reaches_a_socket_on_another(tmp_path):
+@pytest.mark.parametrize("raw_frames", ["0", "1"], ids=["send", "raw-frames"])
+def test_event_on_one_process_reaches_a_socket_on_another(tmp_path, raw_frames):
     require(bool(os.environ.get("REDIS_URL")), "REDIS_URL for the shared channel layer")
     require(os.environ.get("DATABASE_URL", "").startswith("postgres"), "PostgreSQL in DATABASE_URL")
     demo = TenantFactory(slug="demo", name="Demo University")
@@ -52,7 +53,7 @@ def test_event_on_one_process_reaches_a_socket_on_another(tmp_path):
     secret = demo.deployment.event_secret
     basic = scenario("basic")
 
-    with daphne_servers(2, tmp_path) as (first, second):
+    with daphne_servers(2, tmp_path, LIVE_RAW_FRAMES=raw_frames, LOG_LEVEL="INFO") as (first, second):
 
         async def watch() -> list[tuple[float, dict]]:
             received: list[tuple[float, dict]] = []
@@ -85,5 +86,7 @@ def test_event_on_one_process_reaches_a_socket_on_another(tmp_path):
 
         assert asyncio.run(outsider()) == 403
     assert received[0][1] == {"type": "participants", "room": "room1", "count": 0}
+    announced = "writing pre-built frames to Daphne connections" in first.log.read_text()
+    assert announced == (raw_frames == "1")
     # Delivery across processes is quick (generous bound for a loaded shared machine).
     assert max(delay for delay, _ in received[1:]) < 3.0
