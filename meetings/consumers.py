@@ -35,6 +35,7 @@ import contextlib
 import functools
 import json
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Awaitable, Callable
@@ -251,6 +252,9 @@ class Hub:
                 )
                 writer.write(_command(*args))
                 await _read_reply(reader)
+            # Named so operators (and the tests) can tell the live-count subscribers apart in CLIENT LIST.
+            writer.write(_command("CLIENT", "SETNAME", f"auditorium-live-{os.getpid()}"))
+            await _read_reply(reader)
             channels = [groups.control_channel(), *self.rooms]
             writer.write(_command("SUBSCRIBE", *channels))
             self._writer = writer

@@ -14,6 +14,7 @@ from django.test import Client
 from meetings import consumers, live
 from meetings import events as ev
 from meetings.models import Room
+from tests.conftest import require
 from tests.factories import RoomFactory
 from tests.meetings.prosody import recording
 
@@ -354,3 +355,30 @@ def test_other_senders_use_the_ordinary_send():
         return None
 
     assert consumers._raw_connection(send) is None
+
+
+def test_updates_missed_while_redis_was_away_arrive_after_reconnecting(application, tenant, room, member):
+    import os
+
+    import redis
+
+    require(bool(os.environ.get("REDIS_URL")), "REDIS_URL")
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+
+    async def scenario():
+        socket, connected, _ = await open_socket(application, f"/ws/{tenant.slug}/rooms/room1/", member)
+        assert connected
+        assert (await next_json(socket))["count"] == 0
+        name = f"auditorium-live-{os.getpid()}"
+        ours = [c["id"] for c in client.client_list() if c.get("name") == name]
+        assert len(ours) == 1
+        client.client_kill_filter(_id=ours[0])
+        # Published while this process is not subscribed: only the re-read after reconnecting can show it.
+        await record(tenant, "basic-02-muc-occupant-joined.json")
+        assert (await next_json(socket))["count"] == 1
+        await socket.disconnect()
+
+    try:
+        run(scenario())
+    finally:
+        client.close()
