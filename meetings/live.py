@@ -90,8 +90,28 @@ def _locking() -> QuerySet[MeetingSession]:
     return MeetingSession.objects.select_for_update(of=("self",)).select_related("room__tenant")
 
 
+def _lock(queryset: QuerySet[MeetingSession]) -> MeetingSession | None:
+    """Find the first matching session, then lock that row by primary key.
+
+    The lock statement stays a plain row lock (no joins, ordering or limit in the FOR UPDATE query); callers
+    re-check what may have changed while they waited for it."""
+    pk = queryset.values_list("pk", flat=True).first()
+    if pk is None:
+        return None
+    return _locking().filter(pk=pk).order_by().first()
+
+
 def _locked_open_session(deployment: JitsiDeployment, room_name: str) -> MeetingSession | None:
-    return _locking().filter(deployment=deployment, room_name=room_name, destroyed_at__isnull=True).first()
+    for _attempt in range(5):
+        session = _lock(
+            MeetingSession.objects.filter(
+                deployment=deployment, room_name=room_name, destroyed_at__isnull=True
+            )
+        )
+        if session is None or session.destroyed_at is None:
+            return session
+        # Closed while we waited for its lock: look again for the (possibly new) open one.
+    return None
 
 
 def _open_session(
@@ -124,12 +144,10 @@ def _session_for(deployment: JitsiDeployment, ref: ev.RoomRef, at: datetime) -> 
     if open_session is not None and (open_session.created_at is None or at >= open_session.created_at):
         return open_session
     # Older than the open session: a late event of a previous life of the room.
-    closed = (
-        _locking()
-        .filter(deployment=deployment, room_name=ref.room_name, destroyed_at__gte=at)
+    closed = _lock(
+        MeetingSession.objects.filter(deployment=deployment, room_name=ref.room_name, destroyed_at__gte=at)
         .filter(Q(created_at__isnull=True) | Q(created_at__lte=at))
         .order_by("-destroyed_at")
-        .first()
     )
     if closed is not None:
         return closed
@@ -266,10 +284,10 @@ def _peak_from_intervals(session: MeetingSession) -> int:
 
 def record_room_created(*, deployment: JitsiDeployment, event: ev.RoomCreated) -> Outcome:
     with transaction.atomic():
-        existing = (
-            _locking()
-            .filter(deployment=deployment, room_name=event.room.room_name, created_at=event.created_at)
-            .first()
+        existing = _lock(
+            MeetingSession.objects.filter(
+                deployment=deployment, room_name=event.room.room_name, created_at=event.created_at
+            )
         )
         if existing is not None:
             return Outcome(existing.pk, False, existing.current_count)
@@ -281,8 +299,9 @@ def record_room_created(*, deployment: JitsiDeployment, event: ev.RoomCreated) -
                 open_session.created_at = event.created_at
                 _save(open_session, {"created_at"})
                 return Outcome(open_session.pk, True, open_session.current_count)
-            if open_session.created_at > event.created_at:
-                return Outcome(open_session.pk, False, open_session.current_count)  # stale
+            if open_session.created_at >= event.created_at:
+                # The same life (a duplicate that raced the first delivery past the lookup above), or older.
+                return Outcome(open_session.pk, False, open_session.current_count)
             # The previous life's destruction was never reported (a gap): it ended when this one began.
             _close_session(open_session, at=event.created_at, fields=fields)
             _save(open_session, fields)
@@ -294,10 +313,10 @@ def record_room_destroyed(*, deployment: JitsiDeployment, event: ev.RoomDestroye
     with transaction.atomic():
         session = None
         if event.created_at is not None:
-            session = (
-                _locking()
-                .filter(deployment=deployment, room_name=event.room.room_name, created_at=event.created_at)
-                .first()
+            session = _lock(
+                MeetingSession.objects.filter(
+                    deployment=deployment, room_name=event.room.room_name, created_at=event.created_at
+                )
             )
         if session is None:
             open_session = _locked_open_session(deployment, event.room.room_name)
