@@ -91,14 +91,8 @@ def _locking() -> QuerySet[MeetingSession]:
 
 
 def _lock(queryset: QuerySet[MeetingSession]) -> MeetingSession | None:
-    """Find the first matching session, then lock that row by primary key.
-
-    The lock statement stays a plain row lock (no joins, ordering or limit in the FOR UPDATE query); callers
-    re-check what may have changed while they waited for it."""
-    pk = queryset.values_list("pk", flat=True).first()
-    if pk is None:
-        return None
-    return _locking().filter(pk=pk).order_by().first()
+    """The first matching session, locked until commit (PostgreSQL re-checks the filter after waiting)."""
+    return queryset.select_for_update(of=("self",)).select_related("room__tenant").first()
 
 
 def _locked_open_session(deployment: JitsiDeployment, room_name: str) -> MeetingSession | None:
