@@ -77,6 +77,11 @@ class Tenant(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    retention_days = models.PositiveIntegerField(
+        _("keep attendance records for (days)"),
+        default=90,
+        help_text=_("Who was in which meeting is deleted after this; totals per meeting are kept."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -129,6 +134,11 @@ class JitsiDeployment(models.Model):
     )
     app_secret = SealedTextField(_("app secret (HS256)"), blank=True)
     event_secret = SealedTextField(_("event secret"), blank=True)
+    room_api_url = models.URLField(
+        _("room API URL"),
+        blank=True,
+        help_text=_("Prosody's mod_muc_size base URL for reconciling counts, e.g. http://prosody:5280"),
+    )
 
     def __str__(self) -> str:
         return f"{self.slug} ({self.base_url})"

@@ -1,0 +1,137 @@
+"""Event ingestion rate of one server process: Prosody events posted to /jitsi/<deployment>/events/...
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/auditorium_live_bench REDIS_URL=redis://127.0.0.1:6379/4 \
+        .venv/bin/python bench/events.py [--seconds 8] [--clients 8] [--rooms 50]
+
+Starts one Daphne process on a free 127.0.0.1 port and drives it from client processes with keep-alive
+connections for a fixed time each:
+- baseline: GET /healthz (the cheapest view through the same middleware, one `SELECT 1`);
+- events: `occupant/joined` then `occupant/left` for ever new occupants, spread over `--rooms` known rooms
+  (so every event changes a count and publishes it to Redis after commit).
+Prints requests per second, latency p50/p99, and the ratio events/baseline. Bounded in time; 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # - after the path set-up
+
+
+def client(port: int, mode: str, seconds: float, rooms: list[str], deployment: str, offset: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies: list[float] = []
+    errors = 0
+    n = 0
+    stop = time.monotonic() + seconds
+    domain = "meet.bench.example.org"
+    while time.monotonic() < stop:
+        began = time.perf_counter()
+        if mode == "baseline":
+            conn.request("GET", "/healthz")
+        else:
+            room = rooms[(offset + n) % len(rooms)]
+            person = f"p{offset}-{n // 2}-{os.getpid()}@{domain}/bench"
+            now = int(time.time())
+            occupant = {"occupant_jid": person, "joined_at": now, "id": "bench"}
+            kind = "occupant/joined" if n % 2 == 0 else "occupant/left"
+            if kind == "occupant/left":
+                occupant["left_at"] = now
+            body = {
+                "room_jid": f"{room}@conference.{domain}",
+                "is_breakout": False,
+                "event_name": "muc-" + kind.replace("/", "-"),
+                "room_name": room,
+                "occupant": occupant,
+                # Prosody always sends the count; any plausible value will do for the rate.
+                "active_occupants_count": (n // 2) % 40 + (1 if kind == "occupant/joined" else 0),
+            }
+            conn.request(
+                "POST",
+                f"/jitsi/{deployment}/events/{kind}",
+                body=json.dumps(body, separators=(",", ":")).encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {common.BENCH_SECRET}",
+                },
+            )
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            errors += 1
+        latencies.append(time.perf_counter() - began)
+        n += 1
+    print(json.dumps({"n": n, "errors": errors, "latencies": latencies}))
+
+
+def run(port: int, mode: str, args: argparse.Namespace, ctx: dict) -> dict:
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--client",
+                str(port),
+                mode,
+                str(args.seconds),
+                json.dumps(ctx["rooms"]),
+                ctx["deployment"],
+                str(i * 1_000_000),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(args.clients)
+    ]
+    outs = [json.loads(p.communicate(timeout=args.seconds + 60)[0]) for p in procs]
+    lat = [x for o in outs for x in o["latencies"]]
+    total = sum(o["n"] for o in outs)
+    row = {
+        "mode": mode,
+        "requests": total,
+        "errors": sum(o["errors"] for o in outs),
+        "per_second": round(total / args.seconds, 1),
+        "p50_ms": round(common.percentile(lat, 50) * 1000, 2),
+        "p99_ms": round(common.percentile(lat, 99) * 1000, 2),
+    }
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--client":
+        port, mode, seconds, rooms, deployment, offset = sys.argv[2:8]
+        client(int(port), mode, float(seconds), json.loads(rooms), deployment, int(offset))
+        return
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rooms", type=int, default=50)
+    args = parser.parse_args()
+    ctx = common.setup(rooms=args.rooms)
+    from tests.meetings.servers import daphne_servers
+
+    print(f"# {common.load()}", flush=True)
+    tmp = tempfile.mkdtemp(prefix="bench-events-")
+    print(f"# server log in {tmp}", flush=True)
+    with daphne_servers(1, Path(tmp), DB_CONN_MAX_AGE="60") as (server,):
+        run(server.port, "baseline", argparse.Namespace(seconds=1.0, clients=2), ctx)  # warm-up
+        base = run(server.port, "baseline", args, ctx)
+        events = run(server.port, "events", args, ctx)
+    print(f"# {common.load()}", flush=True)
+    ratio = round(events["per_second"] / base["per_second"], 2)
+    print(json.dumps({"baseline": base, "events": events, "ratio_events_to_baseline": ratio}))
+
+
+if __name__ == "__main__":
+    main()

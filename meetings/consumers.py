@@ -1,0 +1,576 @@
+"""Live participant counts over websockets, across server processes.
+
+Design (why not one channel-layer group member per viewer): with plain Channels every viewer owns a channel
+in the layer and `group_send` writes one message per viewer into Redis, which each process then reads back one
+by one; that measured 295-572 ms p99 for 1,000 viewers and ~30-34 KiB per connection. Here the work per event
+is independent of the number of viewers until the very last step:
+
+1. Publish. A service (meetings.live) changes a room's count and, after commit (`transaction.on_commit`),
+   calls `publish_count`: one Redis `PUBLISH` of a tiny JSON message to the room's channel (meetings.groups),
+   tagged with the key (session id, version) that orders updates. Without `REDIS_URL` (embedded mode, one
+   process) it is handed to this process's hub directly.
+2. Subscribe once per process and room. Each process (each event loop) has one `Hub` with one Redis
+   connection in subscriber mode. It SUBSCRIBEs to a room's channel when the first local viewer of that room
+   connects and UNSUBSCRIBEs when the last one leaves, so Redis sends each update once per interested process.
+3. Fan out in process, coalesced. The hub keeps a registry room channel -> set of local consumers. An arriving
+   update only records the newest count of the room (older keys are dropped: two processes may publish out of
+   commit order) and marks the room dirty; one flush task then sends the latest number, serialised once, to
+   every local socket, yielding to the loop every hundred-odd sockets (optionally, LIVE_RAW_FRAMES=1, the
+   frame is built once and written to each Daphne connection's transport, see `_raw_connection`).
+   Updates that arrive while a flush runs are coalesced into the next pass: the latest number wins, and a
+   number equal to the one last sent is not sent again.
+4. Sockets. The consumers are ordinary Channels consumers (authorised in `connect()`), but they opt out of
+   the channel layer (`channel_layer_alias` names no layer), so an idle viewer costs no layer channel, no
+   receive task and no Redis traffic: just the server's connection objects and one registry entry.
+
+Room sockets: `/ws/<tenant>/rooms/<room>/` sends `{"type": "participants", "room": "<room>", "count": N}` on
+connect and on every change. The dashboard socket `/ws/<tenant>/dashboard/` sends the same messages for
+every room the signed-in person hosts or co-hosts in that tenant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
+from django.utils.functional import LazyObject
+
+from meetings import groups
+from meetings.access import may_watch
+from meetings.live import ShownCount, shown_count
+from meetings.models import Room
+from portal.env import env_bool
+from tenants.models import Tenant
+
+log = logging.getLogger(__name__)
+
+# Close codes (4000-4999 are the application's): the page's script stops reconnecting on these.
+CLOSE_NOT_FOUND = 4404
+CLOSE_FORBIDDEN = 4403
+DASHBOARD_MAX_ROOMS = 500
+_SEND_BATCH = 128  # sockets written between yields to the event loop
+# Experimental, off by default: write pre-built frames straight to Daphne's connections (_raw_connection).
+# It halved the server's time per fan-out in bench/fanout.py but relies on Daphne/Twisted internals and did
+# not move the end-to-end p99 measurably on the shared test machine. LIVE_RAW_FRAMES=1 turns it on.
+RAW_FRAMES = env_bool("LIVE_RAW_FRAMES", False)
+
+Sender = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def frame(room_name: str, count: int) -> str:
+    return json.dumps({"type": "participants", "room": room_name, "count": count}, separators=(",", ":"))
+
+
+# --- publishing (any thread) ---
+
+_redis_lock = threading.Lock()
+_redis_client: Any = None
+
+
+def _sync_redis() -> Any:
+    global _redis_client
+    if _redis_client is None:
+        with _redis_lock:
+            if _redis_client is None:
+                import redis
+
+                _redis_client = redis.Redis.from_url(
+                    settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+                )
+    return _redis_client
+
+
+def publish_count(tenant_slug: str, shown: ShownCount) -> None:
+    """Tell every process's viewers of the room its new count. Called after commit; never raises."""
+    channel = groups.room_channel(tenant_slug, shown.room_name)
+    payload = json.dumps(
+        {"room": shown.room_name, "s": shown.session_id, "v": shown.version, "c": shown.count},
+        separators=(",", ":"),
+    )
+    if getattr(settings, "REDIS_URL", ""):
+        try:
+            _sync_redis().publish(channel, payload)
+        except Exception:  # the count is committed; viewers catch up on their next update or reconnect
+            log.exception("could not publish the live count of %s", channel)
+        return
+    for hub in list(_hubs.values()):
+        hub.loop.call_soon_threadsafe(hub.offer, channel, shown.room_name, shown.key, shown.count)
+
+
+# --- the per-process hub ---
+
+
+class _RoomState:
+    __slots__ = ("count", "key", "room_name", "sent", "viewers")
+
+    def __init__(self, room_name: str) -> None:
+        self.room_name = room_name
+        # Each viewer's send callable, with the server connection to write pre-built frames to (or None).
+        self.viewers: dict[Sender, Any] = {}
+        self.key: tuple[int, int] = (-1, -1)
+        self.count = 0
+        self.sent: int | None = None  # the count last sent to the viewers
+
+
+class Hub:
+    """One per event loop: the Redis subscription and the registry of local viewers per room channel."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.rooms: dict[str, _RoomState] = {}
+        self._dirty: dict[str, None] = {}  # ordered set
+        self._flushing = False
+        self._raw_announced = False
+        self._redis_url: str = getattr(settings, "REDIS_URL", "") or ""
+        self._writer: asyncio.StreamWriter | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._confirmations: dict[str, list[asyncio.Future[None]]] = {}
+
+    # registry
+
+    async def add(self, channel: str, room_name: str, send: Sender) -> _RoomState:
+        state = self.rooms.get(channel)
+        if state is None:
+            state = self.rooms[channel] = _RoomState(room_name)
+            if self._redis_url:
+                await self._subscribe(channel)
+        connection = _raw_connection(send) if RAW_FRAMES else None
+        if connection is not None and not self._raw_announced:
+            self._raw_announced = True
+            log.info("live counts: writing pre-built frames to Daphne connections directly")
+        state.viewers[send] = connection
+        return state
+
+    def discard(self, channel: str, send: Sender) -> None:
+        state = self.rooms.get(channel)
+        if state is None:
+            return
+        state.viewers.pop(send, None)
+        if not state.viewers:
+            del self.rooms[channel]
+            self._dirty.pop(channel, None)
+            if self._redis_url and self._writer is not None and not self._writer.is_closing():
+                self._writer.write(_command("UNSUBSCRIBE", channel))
+
+    # updates
+
+    def offer(self, channel: str, room_name: str, key: tuple[int, int], count: int) -> None:
+        """A count for a room, from Redis, another thread, or a database read. Newer keys win."""
+        state = self.rooms.get(channel)
+        if state is None or key <= state.key:
+            return
+        state.key = key
+        state.count = count
+        if state.sent is not None and state.sent != count:
+            self._dirty[channel] = None
+            if not self._flushing:
+                self._flushing = True
+                self.loop.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        try:
+            while self._dirty:
+                channel = next(iter(self._dirty))
+                del self._dirty[channel]
+                state = self.rooms.get(channel)
+                if state is None or state.sent == state.count:
+                    continue
+                state.sent = state.count
+                text = frame(state.room_name, state.count)
+                message = {"type": "websocket.send", "text": text}
+                data = _text_frame(text)
+                for i, (send, connection) in enumerate(list(state.viewers.items()), 1):
+                    try:
+                        if connection is None:
+                            await send(message)
+                        elif connection.state == connection.STATE_OPEN:
+                            _write(connection.transport, data)
+                    except Exception:  # one broken socket must not starve the others
+                        log.debug("live count send failed", exc_info=True)
+                    if i % _SEND_BATCH == 0:
+                        await asyncio.sleep(0)
+        finally:
+            self._flushing = False
+
+    # Redis subscriber connection (RESP spoken directly: one connection, no per-viewer state)
+
+    async def _subscribe(self, channel: str) -> None:
+        self._ensure_listener()
+        waiter: asyncio.Future[None] = self.loop.create_future()
+        self._confirmations.setdefault(channel, []).append(waiter)
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout=5)
+            assert self._writer is not None
+            self._writer.write(_command("SUBSCRIBE", channel))
+            # Wait for Redis to confirm, so no update published after our database read can be missed.
+            await asyncio.wait_for(asyncio.shield(waiter), timeout=5)
+        except TimeoutError:
+            log.warning("live counts: Redis did not confirm the subscription to %s", channel)
+
+    def _ensure_listener(self) -> None:
+        if self._listener is None or self._listener.done():
+            self._listener = self.loop.create_task(self._listen())
+
+    async def _listen(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self._run_connection()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("live counts: Redis subscriber connection lost (%s); reconnecting", exc)
+            self._connected.clear()
+            self._writer = None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _run_connection(self) -> None:
+        url = urlsplit(self._redis_url)
+        reader, writer = await asyncio.open_connection(url.hostname or "127.0.0.1", url.port or 6379)
+        try:
+            if url.password:
+                args = (
+                    ("AUTH", unquote(url.username), unquote(url.password))
+                    if url.username
+                    else ("AUTH", unquote(url.password))
+                )
+                writer.write(_command(*args))
+                await _read_reply(reader)
+            # Named so operators (and the tests) can tell the live-count subscribers apart in CLIENT LIST.
+            writer.write(_command("CLIENT", "SETNAME", f"auditorium-live-{os.getpid()}"))
+            await _read_reply(reader)
+            channels = [groups.control_channel(), *self.rooms]
+            writer.write(_command("SUBSCRIBE", *channels))
+            self._writer = writer
+            self._connected.set()
+            resubscribed = bool(self.rooms)
+            while True:
+                reply = await _read_reply(reader)
+                if not isinstance(reply, list) or len(reply) < 3:
+                    continue
+                kind = reply[0]
+                if kind == b"message":
+                    self._on_message(reply[1].decode(), reply[2])
+                elif kind == b"subscribe":
+                    channel = reply[1].decode()
+                    for waiter in self._confirmations.pop(channel, []):
+                        if not waiter.done():
+                            waiter.set_result(None)
+                    if resubscribed and channel == channels[-1]:
+                        resubscribed = False
+                        self.loop.create_task(self._refresh_all())
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    def _on_message(self, channel: str, data: bytes) -> None:
+        try:
+            payload = json.loads(data)
+            self.offer(channel, payload["room"], (int(payload["s"]), int(payload["v"])), int(payload["c"]))
+        except (ValueError, KeyError, TypeError):
+            log.warning("live counts: ignored a malformed message on %s", channel)
+
+    async def _refresh_all(self) -> None:
+        """After a reconnect, updates may have been missed: read the counts again."""
+        for channel, state in list(self.rooms.items()):
+            tenant_slug = channel.split(":room:", 1)[1].split(":", 1)[0]
+            shown = await database_sync_to_async(_shown_by_name)(tenant_slug, state.room_name)
+            if shown is not None:
+                self.offer(channel, state.room_name, shown.key, shown.count)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+        self._listener = None
+
+
+def _raw_connection(send: Sender) -> Any:
+    """The Daphne websocket connection behind a send callable, when frames may be written to it directly.
+
+    Daphne hands each application `partial(server.handle_reply, protocol)`; for a plain `websocket.send` that
+    builds the same frame for every socket through autobahn. The hub builds the frame once per update and
+    writes it to each connection's transport instead: an unmasked, unfragmented text frame is all RFC 6455
+    asks of a server, and no extension (compression) is negotiated by Daphne. Anything else (another
+    server, the test communicator) gets None and the ordinary send."""
+    if not isinstance(send, functools.partial) or len(send.args) != 1 or send.keywords:
+        return None
+    connection = send.args[0]
+    if getattr(send.func, "__name__", "") != "handle_reply" or not hasattr(connection, "STATE_OPEN"):
+        return None
+    if getattr(connection, "transport", None) is None or getattr(connection, "_perMessageCompress", None):
+        return None
+    return connection
+
+
+try:
+    from twisted.internet import tcp as _twisted_tcp
+except ImportError:  # not running under Daphne
+    _twisted_tcp = None  # type: ignore[assignment]  # the fast path below is then never taken
+_TcpServer: Any = getattr(_twisted_tcp, "Server", None)
+
+
+def _write(transport: Any, data: bytes) -> None:
+    """Write to a connection now when nothing is queued for it: one non-blocking send instead of Twisted's
+    buffer-register-send-unregister round through the reactor. Anything unsent goes the ordinary way, so the
+    byte order on the socket is the same either way."""
+    if (
+        _TcpServer is not None
+        and type(transport) is _TcpServer
+        and transport.connected
+        and not transport._writeDisconnected
+        and not transport._tempDataBuffer
+        and transport.offset >= len(transport.dataBuffer)
+    ):
+        try:
+            sent = transport.socket.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return  # the connection is gone; Twisted notices on its next read
+        if sent == len(data):
+            return
+        data = data[sent:]
+    transport.write(data)
+
+
+def _text_frame(text: str) -> bytes:
+    """A final, unmasked text frame (RFC 6455 section 5.2) as a server sends it."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 65536:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return header + payload
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> Hub:
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub(loop)
+    return hub
+
+
+async def close_hub() -> None:
+    """Stop this loop's subscriber (tests and benchmarks; a server process just exits)."""
+    hub = _hubs.pop(asyncio.get_running_loop(), None)
+    if hub is not None:
+        await hub.close()
+
+
+def _command(*args: str) -> bytes:
+    parts = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        data = arg.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+class RedisReplyError(Exception):
+    pass
+
+
+async def _read_reply(reader: asyncio.StreamReader) -> Any:
+    line = await reader.readuntil(b"\r\n")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"*":
+        return [await _read_reply(reader) for _ in range(int(rest))]
+    if kind == b"$":
+        size = int(rest)
+        if size < 0:
+            return None
+        return (await reader.readexactly(size + 2))[:-2]
+    if kind == b":":
+        return int(rest)
+    if kind == b"+":
+        return rest
+    if kind == b"-":
+        raise RedisReplyError(rest.decode(errors="replace"))
+    raise RedisReplyError(f"unexpected reply {line!r}")
+
+
+# --- database reads ---
+
+
+def user_of(scope: dict[str, Any]) -> Any:
+    """The signed-in user: from AuthMiddleware when the route runs behind it, else from the session cookie.
+
+    Resolving it here lets the live-count routes run without the session and auth middleware layers, whose
+    coroutine frames and scope copies each viewer would otherwise hold for the socket's lifetime."""
+    user = scope.get("user")
+    if user is not None:
+        return user
+    from importlib import import_module
+
+    from django.contrib.auth import get_user
+    from django.http import HttpRequest
+    from django.http.cookie import parse_cookie
+
+    header = b"; ".join(value for name, value in scope.get("headers", ()) if name == b"cookie")
+    session_key = parse_cookie(header.decode("latin-1")).get(settings.SESSION_COOKIE_NAME)
+    if not session_key:
+        return AnonymousUser()
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return get_user(request)  # verifies the session's auth hash, as a request would
+
+
+def _watchable_room(tenant_slug: str, room_name: str, scope: dict[str, Any]) -> tuple[Room | None, bool]:
+    room = (
+        Room.objects.filter(tenant__slug=tenant_slug, tenant__is_active=True, name=room_name, archived=False)
+        .select_related("tenant")
+        .first()
+    )
+    if room is None:
+        return None, False
+    return room, may_watch(user_of(scope), room)
+
+
+def _shown_by_name(tenant_slug: str, room_name: str) -> ShownCount | None:
+    room = Room.objects.filter(tenant__slug=tenant_slug, name=room_name).first()
+    return shown_count(room) if room is not None else None
+
+
+def _dashboard_rooms(tenant_slug: str, scope: dict[str, Any]) -> tuple[int, list[Room]]:
+    """(0, rooms) for a member of the tenant, else (close code, [])."""
+    from tenants.access import membership_of
+
+    user = user_of(scope)
+    if not getattr(user, "is_authenticated", False):
+        return CLOSE_FORBIDDEN, []
+    tenant = Tenant.objects.filter(slug=tenant_slug, is_active=True).first()
+    if tenant is None or membership_of(user, tenant) is None:
+        return CLOSE_NOT_FOUND, []
+    rooms = (
+        Room.objects.of_tenant(tenant)
+        .active()
+        .filter(Q(owner=user) | Q(co_hosts=user))
+        .distinct()
+        .order_by("name")[:DASHBOARD_MAX_ROOMS]
+    )
+    return 0, list(rooms)
+
+
+class _ReleasedSession:
+    """Stands in for a viewer's session after connect(): Channels' session wrapper asks it on every send."""
+
+    modified = False
+
+    def is_empty(self) -> bool:
+        return True
+
+
+_RELEASED_SESSION = _ReleasedSession()
+_RELEASED_USER = AnonymousUser()
+
+
+# --- consumers ---
+
+
+class RoomCountConsumer(AsyncWebsocketConsumer):
+    """`/ws/<tenant>/rooms/<room>/`: the live participant count of one room."""
+
+    # No layer channel per viewer: updates come through the process hub (see the module docstring).
+    channel_layer_alias = "__live_counts_use_the_hub__"
+
+    async def connect(self) -> None:
+        kwargs = self.scope["url_route"]["kwargs"]
+        self.tenant_slug: str = kwargs["tenant"]
+        self.room_name: str = kwargs["room"]
+        self.channels: list[str] = []
+        room, allowed = await database_sync_to_async(_watchable_room)(
+            self.tenant_slug, self.room_name, self.scope
+        )
+        if room is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        if not allowed:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.accept()
+        await self._watch([room])
+
+    def _release_request_data(self) -> None:
+        """An idle viewer is held for hours: drop what the handshake loaded and nothing reads any more.
+
+        The middleware layers' scope copies share these objects, so their contents are swapped for shared
+        stand-ins instead of being unreferenced from this scope only."""
+        scope = self.scope
+        user, session = scope.get("user"), scope.get("session")
+        if isinstance(user, LazyObject):
+            user._wrapped = _RELEASED_USER
+        if isinstance(session, LazyObject):
+            session._wrapped = _RELEASED_SESSION
+        cookies = scope.get("cookies")
+        if isinstance(cookies, dict):
+            cookies.clear()
+
+    async def _watch(self, rooms: list[Room]) -> None:
+        self._release_request_data()
+        # Channels' session wrapper only acts on HTTP responses; after the handshake the hub may write to the
+        # server's own send callable directly (one less hop for every update to every viewer).
+        wrapper = getattr(self.base_send, "__self__", None)
+        self.fanout_send: Sender = getattr(wrapper, "real_send", None) or self.base_send
+        hub = get_hub()
+        states = []
+        # Register first, read second: an update published in between is then not lost.
+        for room in rooms:
+            channel = groups.room_channel(self.tenant_slug, room.name)
+            self.channels.append(channel)
+            states.append((channel, await hub.add(channel, room.name, self.fanout_send)))
+        shown = await database_sync_to_async(lambda: [shown_count(room) for room in rooms])()
+        for (channel, state), current in zip(states, shown, strict=True):
+            hub.offer(channel, current.room_name, current.key, current.count)
+            if state.sent is None:
+                state.sent = state.count
+            await self.send(text_data=frame(state.room_name, state.count))
+
+    async def disconnect(self, code: int) -> None:
+        hub = get_hub()
+        send = getattr(self, "fanout_send", None)
+        if send is None:
+            return  # refused before watching anything
+        for channel in self.channels:
+            hub.discard(channel, send)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        return  # viewers only listen
+
+
+class DashboardConsumer(RoomCountConsumer):
+    """`/ws/<tenant>/dashboard/`: the counts of every room the signed-in person hosts there."""
+
+    async def connect(self) -> None:
+        self.tenant_slug = self.scope["url_route"]["kwargs"]["tenant"]
+        self.channels = []
+        refused, rooms = await database_sync_to_async(_dashboard_rooms)(self.tenant_slug, self.scope)
+        if refused:
+            await self.close(code=refused)
+            return
+        await self.accept()
+        await self._watch(rooms)

@@ -1,0 +1,93 @@
+"""The endpoint Prosody's `event_sync` component posts to: `POST /jitsi/<deployment>/events/<kind>`.
+
+Thin: authenticate the deployment by its bearer secret (constant-time), parse (meetings.events), hand the
+event to its service (meetings.live), answer at once. Malformed bodies get 400 with the reason so Prosody
+does not retry them forever; only a failure on our side is a 5xx (which Prosody retries, and the services
+are idempotent).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from meetings import events, live
+from tenants.models import JitsiDeployment
+
+log = logging.getLogger(__name__)
+
+# Real bodies are well under 4 KiB; `all_occupants` of a big lecture stays far below this.
+MAX_BODY_BYTES = 256 * 1024
+
+_DEPLOYMENT_TTL = 30.0
+_deployments: dict[str, tuple[float, JitsiDeployment | None]] = {}
+
+
+def _deployment(slug: str) -> JitsiDeployment | None:
+    """The deployment with its unsealed event secret, cached briefly (else every event decrypts it)."""
+    now = time.monotonic()
+    cached = _deployments.get(slug)
+    if cached is not None and now - cached[0] < _DEPLOYMENT_TTL:
+        return cached[1]
+    deployment = (
+        JitsiDeployment.objects.filter(slug=slug, tenant__is_active=True).select_related("tenant").first()
+    )
+    if len(_deployments) > 1000:
+        _deployments.clear()
+    _deployments[slug] = (now, deployment)
+    return deployment
+
+
+def forget_deployments() -> None:
+    """Called when a deployment's secret changes (and by tests)."""
+    _deployments.clear()
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _authorized(request: HttpRequest, deployment: JitsiDeployment | None) -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    # Compare even when there is no deployment or secret, so timing tells nothing about which slugs exist.
+    secret = deployment.event_secret if deployment is not None and deployment.event_secret else ""
+    matches = hmac.compare_digest(token.strip().encode(), (secret or "\x00no-secret").encode())
+    return bool(secret) and scheme.lower() == "bearer" and matches
+
+
+@csrf_exempt
+@require_POST
+def receive_event(request: HttpRequest, deployment: str, kind: str) -> HttpResponse:
+    found = _deployment(deployment)
+    if not _authorized(request, found):
+        response = _error(401, _("Missing or wrong event secret for this deployment."))
+        response["WWW-Authenticate"] = 'Bearer realm="jitsi-events"'
+        return response
+    assert found is not None
+    length = request.headers.get("Content-Length")
+    try:
+        too_big = length is not None and int(length) > MAX_BODY_BYTES
+    except ValueError:
+        return _error(400, _("Content-Length is not a number."))
+    if too_big:
+        return _error(413, _("The body is larger than %(limit)s bytes.") % {"limit": MAX_BODY_BYTES})
+    body = request.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        return _error(413, _("The body is larger than %(limit)s bytes.") % {"limit": MAX_BODY_BYTES})
+    try:
+        event = events.parse_event(kind, body)
+    except events.EventError as exc:
+        log.info("refused a Prosody event for %s/%s: %s", deployment, kind, exc)
+        return _error(400, str(exc))
+    outcome = live.record_event(deployment=found, event=event)
+    data: dict[str, Any] = {"ok": True, "changed": outcome.changed, "count": outcome.count}
+    return HttpResponse(json.dumps(data), content_type="application/json")

@@ -1,0 +1,504 @@
+"""Occupancy and session state from Prosody's events: the services behind live participant counts.
+
+Each function handles one parsed event (meetings.events) in one transaction and is idempotent, because Prosody
+delivers at least once, out of order and with gaps (CONTRACTS.md §2):
+
+- An occupancy is keyed by (deployment, occupant_jid, joined_at), enforced by a unique constraint; the first
+  delivery creates it, every later one (byte-identical retries) changes nothing.
+- The session row of the room is locked (`select_for_update`) before anything else, so concurrent
+  deliveries of the same event or of events of one room serialise in PostgreSQL instead of double counting.
+- `active_occupants_count` is authoritative when present, but only if the event is not older than the one the
+  current count came from (`count_as_of`), and a join whose leave was already seen never raises the count.
+  Without it the count is the number of open occupancies. Counts never go below zero.
+- `room/destroyed` closes every open occupancy with the times it carries (`all_occupants`, possibly `{}`), or
+  the destruction time; a late `occupant/left` after it changes nothing.
+- Sessions are found by the room's `created_at` when the event carries it, else by the one open session of the
+  room; events of a room nobody told us about open a session with an unknown start.
+
+Rooms auditorium does not know (or breakout rooms) are counted per deployment with `room` left empty.
+Changes of the count a page shows are published after commit (`transaction.on_commit`) to
+meetings.consumers, which fans them out to the websockets of every server process.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from meetings import events as ev
+from meetings.models import MeetingSession, Occupancy, Room
+from tenants.models import JitsiDeployment
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an event did: for the endpoint's answer and for tests."""
+
+    session_id: int
+    changed: bool  # False for duplicates and stale events
+    count: int
+
+
+@dataclass(frozen=True)
+class ShownCount:
+    """The number a page shows for a room, with the key that orders updates: newer (session, version) wins."""
+
+    room_name: str
+    session_id: int
+    version: int
+    count: int
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.session_id, self.version)
+
+
+# --- room names ---
+
+
+def resolve_room(deployment: JitsiDeployment, ref: ev.RoomRef) -> Room | None:
+    """The tenant's room an event is about, or None (unknown name, another tenant path, breakout room)."""
+    if ref.is_breakout:
+        return None
+    if ref.tenant_segment.lower() != (deployment.tenant_path or "").lower():
+        return None
+    return (
+        Room.objects.filter(tenant_id=deployment.tenant_id, name=ref.node.lower())
+        .select_related("tenant")
+        .first()
+    )
+
+
+def internal_room_name(deployment: JitsiDeployment, room_name: str) -> str:
+    """The name Prosody reports for one of our rooms: `[acme]room` on tenant-path deployments."""
+    return f"[{deployment.tenant_path}]{room_name}" if deployment.tenant_path else room_name
+
+
+# --- locking helpers ---
+
+
+def _locking() -> QuerySet[MeetingSession]:
+    """Sessions locked until commit, with the room names needed for publishing (no extra query)."""
+    return MeetingSession.objects.select_for_update(of=("self",)).select_related("room__tenant")
+
+
+def _lock(queryset: QuerySet[MeetingSession]) -> MeetingSession | None:
+    """The first matching session, locked until commit (PostgreSQL re-checks the filter after waiting)."""
+    return queryset.select_for_update(of=("self",)).select_related("room__tenant").first()
+
+
+def _locked_open_session(deployment: JitsiDeployment, room_name: str) -> MeetingSession | None:
+    for _attempt in range(5):
+        session = _lock(
+            MeetingSession.objects.filter(
+                deployment=deployment, room_name=room_name, destroyed_at__isnull=True
+            )
+        )
+        if session is None or session.destroyed_at is None:
+            return session
+        # Closed while we waited for its lock: look again for the (possibly new) open one.
+    return None
+
+
+def _open_session(
+    deployment: JitsiDeployment, ref: ev.RoomRef, *, created_at: datetime | None
+) -> MeetingSession:
+    """The locked open session of the room, created when there is none (the constraints settle races)."""
+    for _attempt in range(5):
+        session = _locked_open_session(deployment, ref.room_name)
+        if session is not None:
+            return session
+        try:
+            with transaction.atomic():
+                return MeetingSession.objects.create(
+                    tenant_id=deployment.tenant_id,
+                    deployment=deployment,
+                    room=resolve_room(deployment, ref),
+                    room_name=ref.room_name,
+                    is_breakout=ref.is_breakout,
+                    created_at=created_at,
+                )
+        except IntegrityError:
+            # A concurrent delivery created it first; lock theirs on the next pass.
+            log.debug("open session of %s created concurrently", ref.room_name)
+    raise IntegrityError(f"could not open a session for {ref.room_name}")
+
+
+def _session_for(deployment: JitsiDeployment, ref: ev.RoomRef, at: datetime) -> MeetingSession:
+    """The locked session an occupant event at `at` belongs to."""
+    open_session = _locked_open_session(deployment, ref.room_name)
+    if open_session is not None and (open_session.created_at is None or at >= open_session.created_at):
+        return open_session
+    # Older than the open session: a late event of a previous life of the room.
+    closed = _lock(
+        MeetingSession.objects.filter(deployment=deployment, room_name=ref.room_name, destroyed_at__gte=at)
+        .filter(Q(created_at__isnull=True) | Q(created_at__lte=at))
+        .order_by("-destroyed_at")
+    )
+    if closed is not None:
+        return closed
+    if open_session is not None:
+        return open_session
+    return _open_session(deployment, ref, created_at=None)
+
+
+def _insert_occupancy(
+    deployment: JitsiDeployment, session: MeetingSession, occupant: ev.Occupant, left_at: datetime | None
+) -> bool:
+    """Insert the occupancy unless its (deployment, occupant_jid, joined_at) exists: one statement, and the
+    unique constraint decides between concurrent duplicates. True when this call inserted it."""
+    table = Occupancy._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (tenant_id, deployment_id, session_id, occupant_jid, joined_at, left_at, "  # noqa: S608 - our own table name
+            "participant_id) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (deployment_id, occupant_jid, joined_at) DO NOTHING RETURNING id",
+            [
+                deployment.tenant_id,
+                deployment.pk,
+                session.pk,
+                occupant.occupant_jid,
+                occupant.joined_at,
+                left_at,
+                occupant.participant_id,
+            ],
+        )
+        return cursor.fetchone() is not None
+
+
+def _seconds(joined_at: datetime, left_at: datetime) -> int:
+    return max(0, int((left_at - joined_at).total_seconds()))
+
+
+def _open_count(session: MeetingSession) -> int:
+    return Occupancy.objects.filter(session=session, left_at__isnull=True).count()
+
+
+def _set_count(session: MeetingSession, count: int, as_of: datetime | None, fields: set[str]) -> None:
+    """Set the shown count (never below zero), remember the peak, and publish after commit when it changed."""
+    count = max(0, count)
+    if as_of is not None:
+        session.count_as_of = as_of
+        fields.add("count_as_of")
+    if count > session.peak_participants:
+        session.peak_participants = count
+        fields.add("peak_participants")
+    if count != session.current_count:
+        session.current_count = count
+        session.version += 1
+        fields.update({"current_count", "version"})
+        _publish_on_commit(session)
+
+
+def _save(session: MeetingSession, fields: set[str]) -> None:
+    if fields:
+        session.save(update_fields=[*sorted(fields), "updated_at"])
+
+
+def _publish_on_commit(session: MeetingSession) -> None:
+    if session.room_id is None:
+        return  # nobody can watch a room auditorium does not know
+    room = session.room
+    assert room is not None
+    shown = ShownCount(
+        room_name=room.name,
+        session_id=session.pk,
+        version=session.version,
+        count=session.current_count if session.destroyed_at is None else 0,
+    )
+    tenant_slug = room.tenant.slug
+
+    def publish() -> None:
+        from meetings.consumers import publish_count
+
+        publish_count(tenant_slug, shown)
+
+    transaction.on_commit(publish)
+
+
+def _apply_authoritative(
+    session: MeetingSession, count: int | None, at: datetime, fields: set[str], *, stale: bool = False
+) -> None:
+    if session.destroyed_at is not None:
+        return  # a closed session shows 0 whatever late events say
+    if count is not None:
+        if stale or (session.count_as_of is not None and at < session.count_as_of):
+            return  # an older event arriving late: the newer count stands
+        _set_count(session, count, at, fields)
+    else:
+        _set_count(session, _open_count(session), None, fields)
+
+
+def _close_session(session: MeetingSession, *, at: datetime, fields: set[str]) -> None:
+    """Close every open occupancy at `at`, record totals and peak, mark the session destroyed."""
+    for occupancy in Occupancy.objects.filter(session=session, left_at__isnull=True).only("pk", "joined_at"):
+        left_at = max(at, occupancy.joined_at)
+        Occupancy.objects.filter(pk=occupancy.pk).update(left_at=left_at)
+        session.participant_seconds += _seconds(occupancy.joined_at, left_at)
+    fields.add("participant_seconds")
+    peak = _peak_from_intervals(session)
+    if peak > session.peak_participants:
+        session.peak_participants = peak
+        fields.add("peak_participants")
+    session.destroyed_at = at
+    fields.add("destroyed_at")
+    if session.current_count != 0:
+        session.current_count = 0
+        session.version += 1
+        fields.update({"current_count", "version"})
+        _publish_on_commit(session)
+
+
+def _peak_from_intervals(session: MeetingSession) -> int:
+    """The most occupants at once, from the recorded intervals (fills gaps in the counts we were sent)."""
+    points: list[tuple[datetime, int]] = []
+    for joined_at, left_at in Occupancy.objects.filter(session=session).values_list("joined_at", "left_at"):
+        points.append((joined_at, 1))
+        if left_at is not None:
+            points.append((left_at, -1))
+    # Leaves before joins at the same second: a join and a leave can share a second without overlapping.
+    points.sort(key=lambda p: (p[0], p[1]))
+    peak = current = 0
+    for _at, delta in points:
+        current += delta
+        peak = max(peak, current)
+    return peak
+
+
+# --- services ---
+
+
+def record_room_created(*, deployment: JitsiDeployment, event: ev.RoomCreated) -> Outcome:
+    with transaction.atomic():
+        existing = _lock(
+            MeetingSession.objects.filter(
+                deployment=deployment, room_name=event.room.room_name, created_at=event.created_at
+            )
+        )
+        if existing is not None:
+            return Outcome(existing.pk, False, existing.current_count)
+        open_session = _locked_open_session(deployment, event.room.room_name)
+        if open_session is not None:
+            fields: set[str] = set()
+            if open_session.created_at is None:
+                # Occupant events came first: this is the start of the session they opened.
+                open_session.created_at = event.created_at
+                _save(open_session, {"created_at"})
+                return Outcome(open_session.pk, True, open_session.current_count)
+            if open_session.created_at >= event.created_at:
+                # The same life (a duplicate that raced the first delivery past the lookup above), or older.
+                return Outcome(open_session.pk, False, open_session.current_count)
+            # The previous life's destruction was never reported (a gap): it ended when this one began.
+            _close_session(open_session, at=event.created_at, fields=fields)
+            _save(open_session, fields)
+        session = _open_session(deployment, event.room, created_at=event.created_at)
+        return Outcome(session.pk, True, session.current_count)
+
+
+def record_room_destroyed(*, deployment: JitsiDeployment, event: ev.RoomDestroyed) -> Outcome:
+    with transaction.atomic():
+        session = None
+        if event.created_at is not None:
+            session = _lock(
+                MeetingSession.objects.filter(
+                    deployment=deployment, room_name=event.room.room_name, created_at=event.created_at
+                )
+            )
+        if session is None:
+            open_session = _locked_open_session(deployment, event.room.room_name)
+            if open_session is not None and (
+                open_session.created_at is None
+                or event.created_at is None
+                or open_session.created_at <= event.created_at
+            ):
+                session = open_session
+                if session.created_at is None and event.created_at is not None:
+                    session.created_at = event.created_at
+                    _save(session, {"created_at"})
+        if session is None:
+            # Nothing known about this life of the room: record it closed, without touching the open one.
+            session = MeetingSession.objects.create(
+                tenant_id=deployment.tenant_id,
+                deployment=deployment,
+                room=resolve_room(deployment, event.room),
+                room_name=event.room.room_name,
+                is_breakout=event.room.is_breakout,
+                created_at=event.created_at,
+                destroyed_at=event.destroyed_at,
+            )
+        elif session.destroyed_at is not None:
+            return Outcome(session.pk, False, 0)  # a duplicate
+        fields: set[str] = set()
+        for occupant in event.all_occupants:
+            left_at = max(occupant.left_at or event.destroyed_at, occupant.joined_at)
+            occupancy, created = Occupancy.objects.get_or_create(
+                deployment=deployment,
+                occupant_jid=occupant.occupant_jid,
+                joined_at=occupant.joined_at,
+                defaults={
+                    "tenant_id": deployment.tenant_id,
+                    "session": session,
+                    "left_at": left_at,
+                    "participant_id": occupant.participant_id,
+                },
+            )
+            if created:
+                session.participant_seconds += _seconds(occupant.joined_at, left_at)
+                fields.add("participant_seconds")
+            elif occupancy.left_at is None and occupancy.session_id == session.pk:
+                occupancy.left_at = left_at
+                occupancy.save(update_fields=["left_at"])
+                session.participant_seconds += _seconds(occupancy.joined_at, left_at)
+                fields.add("participant_seconds")
+        if session.destroyed_at is None:
+            _close_session(session, at=event.destroyed_at, fields=fields)
+        else:
+            peak = _peak_from_intervals(session)
+            if peak > session.peak_participants:
+                session.peak_participants = peak
+                fields.add("peak_participants")
+        _save(session, fields)
+        return Outcome(session.pk, True, 0)
+
+
+def record_occupant_joined(*, deployment: JitsiDeployment, event: ev.OccupantJoined) -> Outcome:
+    occupant = event.occupant
+    with transaction.atomic():
+        session = _session_for(deployment, event.room, occupant.joined_at)
+        # A join into a room already destroyed is history: it ended with the room.
+        if not _insert_occupancy(deployment, session, occupant, session.destroyed_at):
+            return Outcome(session.pk, False, session.current_count)  # duplicate, or its leave came first
+        fields: set[str] = set()
+        if session.destroyed_at is not None:
+            session.participant_seconds += _seconds(occupant.joined_at, session.destroyed_at)
+            fields.add("participant_seconds")
+        _apply_authoritative(session, event.active_occupants_count, occupant.joined_at, fields)
+        _save(session, fields)
+        return Outcome(session.pk, True, session.current_count)
+
+
+def record_occupant_left(*, deployment: JitsiDeployment, event: ev.OccupantLeft) -> Outcome:
+    occupant = event.occupant
+    left_at = occupant.left_at or occupant.joined_at  # parse_event guarantees left_at on this path
+    with transaction.atomic():
+        known = (
+            Occupancy.objects.filter(
+                deployment=deployment, occupant_jid=occupant.occupant_jid, joined_at=occupant.joined_at
+            )
+            .values_list("session_id", flat=True)
+            .first()
+        )
+        if known is not None:
+            session = _locking().get(pk=known)
+        else:
+            session = _session_for(deployment, event.room, occupant.joined_at)
+        closed = Occupancy.objects.filter(
+            deployment=deployment,
+            occupant_jid=occupant.occupant_jid,
+            joined_at=occupant.joined_at,
+            left_at__isnull=True,
+        ).update(left_at=left_at)
+        if not closed and not _insert_occupancy(deployment, session, occupant, left_at):
+            return Outcome(session.pk, False, session.current_count)  # duplicate, or closed by destroy
+        fields: set[str] = {"participant_seconds"}
+        session.participant_seconds += _seconds(occupant.joined_at, left_at)
+        _apply_authoritative(session, event.active_occupants_count, left_at, fields)
+        _save(session, fields)
+        return Outcome(session.pk, True, session.current_count)
+
+
+def record_event(*, deployment: JitsiDeployment, event: ev.Event) -> Outcome:
+    if isinstance(event, ev.RoomCreated):
+        return record_room_created(deployment=deployment, event=event)
+    if isinstance(event, ev.RoomDestroyed):
+        return record_room_destroyed(deployment=deployment, event=event)
+    if isinstance(event, ev.OccupantJoined):
+        return record_occupant_joined(deployment=deployment, event=event)
+    return record_occupant_left(deployment=deployment, event=event)
+
+
+def reconcile(
+    *, deployment: JitsiDeployment, room_name: str, participants: int | None, now: datetime | None = None
+) -> Outcome | None:
+    """Correct the count of a room from Prosody's room API (`mod_muc_size`).
+
+    `participants` is its answer, None for 404 (the room is gone). It counts the focus and subtracts one only
+    above one, so 1 means "0 or 1": the event count stands when it is 0 or 1."""
+    now = now or timezone.now()
+    ref = ev.RoomRef(room_name=room_name, room_jid="", is_breakout=False)
+    with transaction.atomic():
+        session = _locked_open_session(deployment, room_name)
+        fields: set[str] = set()
+        if participants is None:
+            if session is None:
+                return None
+            _close_session(session, at=now, fields=fields)
+            _save(session, fields)
+            return Outcome(session.pk, True, 0)
+        if participants <= 1:
+            if session is None or session.current_count <= 1:
+                return Outcome(session.pk, False, session.current_count) if session else None
+            target = 1
+        else:
+            target = participants
+        if session is None:
+            session = _open_session(deployment, ref, created_at=None)
+        changed = target != session.current_count
+        _set_count(session, target, now, fields)
+        _save(session, fields)
+        return Outcome(session.pk, changed, session.current_count)
+
+
+def shown_count(room: Room) -> ShownCount:
+    """What a page shows for the room right now: the open session's count, else 0."""
+    open_row = (
+        MeetingSession.objects.filter(room=room, tenant_id=room.tenant_id, destroyed_at__isnull=True)
+        .values("pk", "version", "current_count")
+        .first()
+    )
+    if open_row is not None:
+        return ShownCount(room.name, open_row["pk"], open_row["version"], open_row["current_count"])
+    last = (
+        MeetingSession.objects.filter(room=room, tenant_id=room.tenant_id)
+        .order_by("-id")
+        .values("pk", "version")
+        .first()
+    )
+    if last is None:
+        return ShownCount(room.name, 0, 0, 0)
+    return ShownCount(room.name, last["pk"], last["version"], 0)
+
+
+def purge_occupancies(*, now: datetime | None = None) -> int:
+    """Delete attendance rows older than each tenant's retention; session totals stay. Returns the count."""
+    from tenants.models import Tenant
+
+    now = now or timezone.now()
+    deleted = 0
+    for tenant_id, days in Tenant.objects.values_list("pk", "retention_days"):
+        cutoff = now - timedelta(days=days)
+        count, _ = Occupancy.objects.filter(
+            tenant_id=tenant_id, left_at__isnull=False, left_at__lt=cutoff
+        ).delete()
+        deleted += count
+    return deleted
+
+
+def room_size_url(deployment: JitsiDeployment, room_name: str) -> str:
+    """Prosody's `mod_muc_size` URL for a room as events name it (`room1`, `[acme]room2`, `m%c3%bcller`).
+
+    Tenant rooms are asked by their node plus `subdomain=<tenant>`. The module URL-decodes the query once, so
+    the already percent-encoded name is encoded again (`m%25c3%25bcller`), which `urlencode` does."""
+    ref = ev.RoomRef(room_name=room_name, room_jid="", is_breakout=False)
+    params = {"room": ref.node, "domain": deployment.xmpp_domain}
+    if ref.tenant_segment:
+        params["subdomain"] = ref.tenant_segment
+    return f"{deployment.room_api_url.rstrip('/')}/room-size?{urlencode(params)}"

@@ -1,0 +1,73 @@
+/* Live participant counts: every element with [data-live-count] shows the count of its room.
+ * Elements sharing a websocket path (e.g. a lecturer's dashboard) share one socket; messages are
+ * {"type": "participants", "room": "<room>", "count": N}. Reconnects with capped exponential backoff and
+ * jitter; the server sends the current count again on every (re)connect, so nothing is missed for long. */
+(function () {
+  "use strict";
+  if (window.auditoriumLiveCounts) {
+    window.auditoriumLiveCounts.scan();
+    return;
+  }
+  var sockets = new Map(); // path -> {elements: Set, ws: WebSocket|null, attempts: number}
+  var MAX_DELAY_MS = 30000;
+
+  function setState(entry, state) {
+    entry.elements.forEach(function (el) { el.setAttribute("data-state", state); });
+  }
+
+  function show(el, count) {
+    var number = el.querySelector("[data-live-count-number]") || el;
+    number.textContent = String(count);
+    el.setAttribute("data-count", String(count));
+    el.dispatchEvent(new CustomEvent("live-count", { detail: { count: count }, bubbles: true }));
+  }
+
+  function connect(path) {
+    var entry = sockets.get(path);
+    var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    var ws = new WebSocket(scheme + "//" + window.location.host + path);
+    entry.ws = ws;
+    ws.onopen = function () {
+      entry.attempts = 0;
+      setState(entry, "live");
+    };
+    ws.onmessage = function (event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (!message || message.type !== "participants") { return; }
+      entry.elements.forEach(function (el) {
+        if (el.getAttribute("data-room") === message.room) { show(el, message.count); }
+      });
+    };
+    ws.onclose = function () {
+      entry.ws = null;
+      setState(entry, "reconnecting");
+      var delay = Math.min(MAX_DELAY_MS, 500 * Math.pow(2, entry.attempts)) * (0.5 + Math.random() / 2);
+      entry.attempts += 1;
+      window.setTimeout(function () { connect(path); }, delay);
+    };
+  }
+
+  function scan() {
+    document.querySelectorAll("[data-live-count]:not([data-live-count-bound])").forEach(function (el) {
+      el.setAttribute("data-live-count-bound", "");
+      var path = el.getAttribute("data-ws-path");
+      if (!path) { return; }
+      var entry = sockets.get(path);
+      if (entry) {
+        entry.elements.add(el);
+        return;
+      }
+      entry = { elements: new Set([el]), ws: null, attempts: 0 };
+      sockets.set(path, entry);
+      connect(path);
+    });
+  }
+
+  window.auditoriumLiveCounts = { scan: scan, sockets: sockets };
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", scan);
+  } else {
+    scan();
+  }
+})();

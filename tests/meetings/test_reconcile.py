@@ -1,0 +1,203 @@
+"""reconcile_counts against a real HTTP server on 127.0.0.1 replaying the recorded room-size answers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from meetings import events as ev
+from meetings import live
+from meetings.models import MeetingSession
+from tests.factories import RoomFactory, TenantFactory
+from tests.meetings.prosody import recording, room_size_answers
+from tests.meetings.servers import free_port
+
+
+class RoomSizeServer:
+    """Answers exactly the recorded request targets; anything else as mod_muc_size does for a missing room."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, tuple[int, bytes]] = {}
+        self.requests: list[str] = []
+
+    def replay(self, label: str) -> None:
+        rec = recording(f"room-size-{label}.json")
+        target = urlsplit(rec["request"].split(" ", 1)[1])
+        self.answers[f"{target.path}?{target.query}"] = (rec["status"], rec["raw_body"].encode())
+
+
+@contextmanager
+def room_size_server() -> Iterator[tuple[RoomSizeServer, str]]:
+    state = RoomSizeServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.requests.append(self.path)
+            status, body = state.answers.get(self.path, (404, b""))
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def demo(db):
+    tenant = TenantFactory(slug="demo", name="Demo University")
+    tenant.deployment.xmpp_domain = "meet.test"
+    tenant.deployment.save()
+    return tenant
+
+
+def open_room(demo, room_name: str, count: int) -> MeetingSession:
+    body = recording("basic-02-muc-occupant-joined.json")["body"]
+    body.update(room_name=room_name, active_occupants_count=count)
+    live.record_event(deployment=demo.deployment, event=ev.parse_payload("occupant/joined", body))
+    return MeetingSession.objects.get(room_name=room_name, destroyed_at__isnull=True)
+
+
+def use_api(demo, url: str) -> None:
+    demo.deployment.room_api_url = url
+    demo.deployment.save()
+
+
+def reconcile(capsys) -> str:
+    call_command("reconcile_counts")
+    return capsys.readouterr().out
+
+
+def test_all_recorded_answers_are_loaded():
+    assert len(room_size_answers()) == 12
+
+
+@pytest.mark.parametrize(
+    ("label", "events", "expected"),
+    [
+        ("basic-1-focus-only", 0, 0),  # 1 = "0 or 1": the event count stands
+        ("basic-2-focus-A", 1, 1),
+        ("basic-5-after-A-left-focus-only", 1, 1),
+        ("basic-2-focus-A", 4, 1),  # events say 4, Prosody at most 1
+        ("basic-3-focus-A-B", 2, 2),
+        ("basic-3-focus-A-B", 0, 2),  # lost joins: Prosody's 2 wins
+    ],
+)
+def test_counts_follow_room_size(demo, capsys, label, events, expected):
+    room = RoomFactory(tenant=demo, name="room1")
+    session = open_room(demo, "room1", events)
+    with room_size_server() as (server, url):
+        server.replay(label)
+        use_api(demo, url)
+        out = reconcile(capsys)
+    assert server.requests == ["/room-size?room=room1&domain=meet.test"]
+    session.refresh_from_db()
+    assert session.current_count == expected
+    assert session.room == room
+    assert "room1" in out
+
+
+def test_room_gone_closes_the_session(demo, capsys):
+    session = open_room(demo, "room1", 2)
+    with room_size_server() as (server, url):
+        server.replay("basic-6-after-destroy-404")
+        use_api(demo, url)
+        out = reconcile(capsys)
+    session.refresh_from_db()
+    assert session.destroyed_at is not None
+    assert session.current_count == 0
+    assert session.occupancies.filter(left_at__isnull=True).count() == 0
+    assert "gone" in out
+
+
+def test_tenant_rooms_are_asked_with_subdomain(demo, capsys):
+    demo.deployment.tenant_path = "acme"
+    demo.deployment.save()
+    session = open_room(demo, "[acme]room2", 3)
+    with room_size_server() as (server, url):
+        server.replay("tenant-subdomain-acme")
+        server.replay("tenant-without-subdomain-404")
+        use_api(demo, url)
+        reconcile(capsys)
+    assert server.requests == ["/room-size?room=room2&domain=meet.test&subdomain=acme"]
+    session.refresh_from_db()
+    assert session.destroyed_at is None  # asked without subdomain it would have looked gone
+    assert session.current_count == 1
+
+
+def test_encoded_room_names_are_encoded_again(demo, capsys):
+    session = open_room(demo, "m%c3%bcller", 3)
+    with room_size_server() as (server, url):
+        server.replay("unicode-room-param-encoded-twice")
+        server.replay("unicode-room-param-encoded-once-404")
+        use_api(demo, url)
+        reconcile(capsys)
+    assert server.requests == ["/room-size?room=m%25c3%25bcller&domain=meet.test"]
+    session.refresh_from_db()
+    assert session.destroyed_at is None
+    assert session.current_count == 1
+
+
+def test_missing_room_api_leaves_counts_and_says_so(demo, capsys):
+    session = open_room(demo, "room1", 2)
+    with pytest.raises(CommandError):
+        call_command("reconcile_counts")
+    assert "no room API URL" in capsys.readouterr().err
+    session.refresh_from_db()
+    assert session.current_count == 2
+
+
+def test_unreachable_room_api_leaves_counts_and_says_so(demo, capsys):
+    session = open_room(demo, "room1", 2)
+    use_api(demo, f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    with pytest.raises(CommandError):
+        call_command("reconcile_counts", "--timeout", "2")
+    err = capsys.readouterr().err
+    assert "failed" in err
+    assert "left at 2" in err
+    session.refresh_from_db()
+    assert session.current_count == 2
+    assert session.destroyed_at is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [(500, b"oops", "HTTP 500"), (200, b"<html>", "unexpected answer"), (200, b'{"participants": -1}', "-1")],
+)
+def test_failing_room_api_leaves_counts(demo, capsys, status, body, message):
+    session = open_room(demo, "room1", 2)
+    with room_size_server() as (server, url):
+        server.answers["/room-size?room=room1&domain=meet.test"] = (status, body)
+        use_api(demo, url)
+        with pytest.raises(CommandError):
+            call_command("reconcile_counts")
+    assert message in capsys.readouterr().err
+    session.refresh_from_db()
+    assert session.current_count == 2
+
+
+def test_only_live_rooms_are_asked(demo, capsys):
+    for name in ("basic-01-muc-room-created.json", "basic-06-muc-room-destroyed.json"):
+        rec = recording(name)
+        kind = rec["request"]["path"].split("/events/", 1)[1]
+        live.record_event(deployment=demo.deployment, event=ev.parse_payload(kind, rec["body"]))
+    with room_size_server() as (server, url):
+        use_api(demo, url)
+        reconcile(capsys)
+    assert server.requests == []
