@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -101,3 +102,108 @@ def busiest_rooms(presences: Iterable[Interval], *, limit: int = 10) -> list[tup
     for p in presences:
         totals[p.room] += max(0.0, (p.end - p.start).total_seconds() / 60)
     return sorted(((room, round(m, 1)) for room, m in totals.items()), key=lambda x: (-x[1], x[0]))[:limit]
+
+
+@dataclass(frozen=True)
+class SeriesAttendance:
+    series: str
+    room: str
+    start: datetime
+    attendees: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    first: date
+    last: date
+    days: list[DayFigures]
+    busiest: list[tuple[str, float]]
+    attendance: list[SeriesAttendance]
+    meetings: int
+    participant_minutes: float
+    peak_concurrent: int
+
+
+MAX_DAYS = 366
+
+
+def tenant_usage(tenant: Any, *, first: date, last: date, now: datetime | None = None) -> Usage:
+    """Usage of one tenant's meetings over local days first..last, from sessions and occupancies.
+
+    Where the retention period has removed occupancies, a session's own aggregates stand in: its
+    participant-minutes count on the day it started and its peak as that day's peak."""
+    from meetings.models import LectureSeries, MeetingSession, Occupancy
+    from meetings.recurrence import occurrences
+
+    tz = ZoneInfo(tenant.time_zone)
+    now = now or datetime.now(UTC)
+    start, end = local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz)
+    sessions = list(
+        MeetingSession.objects.filter(tenant=tenant, created_at__lt=end, created_at__isnull=False)
+        .exclude(destroyed_at__lt=start)
+        .select_related("room")
+    )
+    rows = list(
+        Occupancy.objects.filter(tenant=tenant, session__in=[s.pk for s in sessions], joined_at__lt=end)
+        .exclude(left_at__lt=start)
+        .values_list("session_id", "joined_at", "left_at", "participant_id")
+    )
+    label = {s.pk: (s.room.title if s.room else s.room_name) for s in sessions}
+    presences = [Interval(label[sid], joined, left or now) for sid, joined, left, _pid in rows]
+    with_rows = {sid for sid, *_rest in rows}
+    meetings = [
+        Interval(label[s.pk], s.created_at, s.destroyed_at or now)  # type: ignore[arg-type]
+        for s in sessions
+    ]
+    days = daily_figures(
+        meetings=[m for m in meetings if m.start >= start], presences=presences, tz=tz, first=first, last=last
+    )
+    # Sessions whose occupancies are gone: their aggregates, on the day they started.
+    by_day = {d.day: d for d in days}
+    room_minutes: dict[str, float] = defaultdict(float)
+    for presence in presences:
+        room_minutes[presence.room] += max(0.0, (presence.end - presence.start).total_seconds() / 60)
+    for session in sessions:
+        if session.pk in with_rows or session.participant_seconds == 0:
+            continue
+        day = session.created_at.astimezone(tz).date()  # type: ignore[union-attr]
+        if day in by_day:
+            old = by_day[day]
+            by_day[day] = DayFigures(
+                day=day,
+                meetings=old.meetings,
+                participant_minutes=round(old.participant_minutes + session.participant_seconds / 60, 1),
+                peak_concurrent=max(old.peak_concurrent, session.peak_participants),
+            )
+        room_minutes[label[session.pk]] += session.participant_seconds / 60
+    days = [by_day[d.day] for d in days]
+    busiest = sorted(((r, round(m, 1)) for r, m in room_minutes.items()), key=lambda x: (-x[1], x[0]))[:10]
+
+    attendance: list[SeriesAttendance] = []
+    people_by_room: dict[int, list[tuple[datetime, datetime, str]]] = defaultdict(list)
+    session_room = {s.pk: s.room_id for s in sessions}
+    for sid, joined, left, pid in rows:
+        room_id = session_room.get(sid)
+        if room_id is not None:
+            # Without an id (a token without context.user) each connection counts as one person.
+            people_by_room[room_id].append((joined, left or now, pid or f"anonymous-{sid}-{joined}"))
+    for series in LectureSeries.objects.filter(tenant=tenant, room__archived=False).select_related("room"):
+        for lecture in occurrences(series, start=start, end=min(end, now), include_cancelled=False):
+            opens, closes = lecture.opens_at, lecture.closes_at
+            present = {
+                pid
+                for joined, left, pid in people_by_room.get(series.room_id, [])
+                if joined < closes and left > opens
+            }
+            attendance.append(SeriesAttendance(series.title, series.room.title, lecture.start, len(present)))
+    attendance.sort(key=lambda a: (a.start, a.series))
+    return Usage(
+        first=first,
+        last=last,
+        days=days,
+        busiest=busiest,
+        attendance=attendance,
+        meetings=sum(d.meetings for d in days),
+        participant_minutes=round(sum(d.participant_minutes for d in days), 1),
+        peak_concurrent=max((d.peak_concurrent for d in days), default=0),
+    )

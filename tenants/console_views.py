@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -13,11 +17,13 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from meetings.charts import bar_chart
+from meetings.statistics import Usage, tenant_usage
 from portal.crypto import masked
 from tenants import keys, services
 from tenants.access import admin_required
 from tenants.branding import contrast_warnings
-from tenants.forms import BrandingForm, MemberRoleForm, MemberSearchForm
+from tenants.forms import BrandingForm, MemberRoleForm, MemberSearchForm, PeriodForm
 from tenants.models import AuditEntry, Branding, Membership
 
 PAGE_SIZE = 50
@@ -127,6 +133,45 @@ def member_block(request: HttpRequest, public_id: str) -> HttpResponse:
             (_("%(name)s is blocked.") if blocked else _("%(name)s is no longer blocked.")) % {"name": name},
         )
     return redirect("console:members", tenant=request.tenant.slug)  # type: ignore[attr-defined]
+
+
+@admin_required
+def statistics(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    today = timezone.localtime(timezone.now(), ZoneInfo(tenant.time_zone)).date()
+    form = PeriodForm(request.GET or {"first": today - timedelta(days=29), "last": today})
+    if not form.is_valid():
+        return render(request, "tenants/console/statistics.html", {"form": form}, status=400)
+    usage = tenant_usage(tenant, first=form.cleaned_data["first"], last=form.cleaned_data["last"])
+    if request.GET.get("format") == "csv":
+        return _usage_csv(tenant.slug, usage)
+    charts = {
+        "meetings": bar_chart(
+            [(d.day.isoformat(), d.meetings) for d in usage.days], title=_("Meetings per day")
+        ),
+        "minutes": bar_chart(
+            [(d.day.isoformat(), d.participant_minutes) for d in usage.days],
+            title=_("Participant-minutes per day"),
+            unit="min",
+        ),
+        "peak": bar_chart(
+            [(d.day.isoformat(), d.peak_concurrent) for d in usage.days],
+            title=_("Peak concurrent participants"),
+        ),
+    }
+    return render(
+        request, "tenants/console/statistics.html", {"form": form, "usage": usage, "charts": charts}
+    )
+
+
+def _usage_csv(slug: str, usage: Usage) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{slug}-usage-{usage.first}-{usage.last}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["day", "meetings", "participant_minutes", "peak_concurrent"])
+    for day in usage.days:
+        writer.writerow([day.day.isoformat(), day.meetings, day.participant_minutes, day.peak_concurrent])
+    return response
 
 
 @admin_required

@@ -94,3 +94,22 @@ class MemberSearchForm(forms.Form):
     role = forms.ChoiceField(
         label=_("Role"), required=False, choices=[("", _("Any role")), *Membership.Role.choices]
     )
+
+
+class PeriodForm(forms.Form):
+    """A period of local days for the usage statistics (at most a year)."""
+
+    first = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    last = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("first"), data.get("last")
+        if first and last:
+            if last < first:
+                raise forms.ValidationError(_("The period ends before it starts."))
+            if (last - first).days >= 366:
+                raise forms.ValidationError(_("Choose a period of at most a year."))
+            if first.year < 2000 or last.year > 2999:
+                raise forms.ValidationError(_("Choose dates between the years 2000 and 2999."))
+        return data

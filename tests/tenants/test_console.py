@@ -10,7 +10,14 @@ from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["console:overview", "console:branding", "console:members", "console:audit", "console:deployment"]
+PAGES = [
+    "console:overview",
+    "console:branding",
+    "console:members",
+    "console:audit",
+    "console:deployment",
+    "console:statistics",
+]
 
 
 @pytest.mark.parametrize("name", PAGES)
