@@ -1,5 +1,5 @@
-"""The live-count partial in Debian's Chromium: the number changes without reload, and comes back after the
-server restarts (reconnect with backoff)."""
+"""Live counts in Debian's Chromium on the lecturer's real room page: the number changes without reload, and
+comes back after the server restarts (reconnect with backoff)."""
 
 from __future__ import annotations
 
@@ -29,13 +29,13 @@ ARGS = [
 def test_count_updates_without_reload_and_survives_a_restart(tmp_path, chromium_path):
     require(bool(os.environ.get("REDIS_URL")), "REDIS_URL")
     demo = TenantFactory(slug="demo", name="Demo University")
-    RoomFactory(tenant=demo, name="room1", title="Algebra")
-    viewer = MembershipFactory(tenant=demo, user=UserFactory(username="viewer")).user
+    viewer = MembershipFactory(tenant=demo, user=UserFactory(username="viewer"), role="host").user
+    RoomFactory(tenant=demo, name="room1", title="Algebra", owner=viewer)
     client = Client()
     client.force_login(viewer)
     session_id = client.cookies["sessionid"].value
     secret = demo.deployment.event_secret
-    env = {"DJANGO_SETTINGS_MODULE": "tests.meetings.live_page_settings"}
+    env: dict[str, str] = {}
     port = free_port()
     server = start_server(port, tmp_path / "daphne.log", **env)
     from playwright.sync_api import expect, sync_playwright
@@ -46,7 +46,8 @@ def test_count_updates_without_reload_and_survives_a_restart(tmp_path, chromium_
             context = browser.new_context()
             context.add_cookies([{"name": "sessionid", "value": session_id, "url": server.http}])
             page = context.new_page()
-            page.goto(f"{server.http}/live-page/demo/room1/")
+            page.goto(f"{server.http}/demo/rooms/room1/")
+            expect(page.locator("[data-testid=room-title]")).to_have_text("Algebra")
             number = page.locator("[data-live-count-number]")
             expect(number).to_have_text("0", timeout=10_000)
             expect(page.locator("[data-live-count]")).to_have_attribute("data-state", "live")
