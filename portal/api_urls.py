@@ -9,7 +9,7 @@ from typing import Any
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from meetings.api import rooms, series
+from meetings.api import rooms, series, usage
 from tenants.api import branding, errors
 from tenants.api import views as tenant_api
 
@@ -28,6 +28,8 @@ urlpatterns: list[Any] = [
     path("rooms/", rooms.RoomListView.as_view(), name="api_rooms"),
     path("rooms/<slug:room>/", rooms.RoomDetailView.as_view(), name="api_room"),
     path("rooms/<slug:room>/archive/", rooms.RoomArchiveView.as_view(), name="api_room_archive"),
+    path("rooms/<slug:room>/count/", usage.RoomCountView.as_view(), name="api_room_count"),
+    path("statistics/", usage.UsageView.as_view(), name="api_statistics"),
     path("rooms/<slug:room>/co-hosts/", rooms.CoHostListView.as_view(), name="api_room_co_hosts"),
     path(
         "rooms/<slug:room>/co-hosts/<uuid:user>/", rooms.CoHostDetailView.as_view(), name="api_room_co_host"
