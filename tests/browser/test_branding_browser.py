@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import io
 import os
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from tenants.models import Branding
+from tests.browser_support import ARTIFACTS
+from tests.browser_support import CHROMIUM_ARGS as ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def test_admin_brands_the_portal(live_server, client, admin_user, tenant, chromium_path, tmp_path, settings):

@@ -12,19 +12,13 @@ from django.utils import timezone
 
 from meetings import schedule
 from meetings.models import Room
+from tests.browser_support import CHROMIUM_ARGS as ARGS
 from tests.factories import RoomFactory
 from tests.meetings.join_helpers import verify_for_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+
 STUB = """
 window.__jitsiCalls = [];
 window.JitsiMeetExternalAPI = function (domain, options) {

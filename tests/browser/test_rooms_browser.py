@@ -8,17 +8,9 @@ import pytest
 from django.test import Client
 
 from meetings.models import LectureSeries, Room
+from tests.browser_support import CHROMIUM_ARGS as ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def session_of(user) -> str:

@@ -8,6 +8,7 @@ import os
 import pytest
 from django.test import Client
 
+from tests.browser_support import CHROMIUM_ARGS as ARGS
 from tests.conftest import require
 from tests.factories import MembershipFactory, RoomFactory, TenantFactory, UserFactory
 from tests.meetings.prosody import recording
@@ -15,15 +16,6 @@ from tests.meetings.servers import free_port, start_server, stop_server
 from tests.meetings.test_multiprocess import post_event
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def test_count_updates_without_reload_and_survives_a_restart(tmp_path, chromium_path):
