@@ -75,7 +75,24 @@ def client(port: int, mode: str, seconds: float, rooms: list[str], deployment: s
     print(json.dumps({"n": n, "errors": errors, "latencies": latencies}))
 
 
-def run(port: int, mode: str, args: argparse.Namespace, ctx: dict) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (gunicorn's master and worker), in seconds."""
+    total = 0.0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pids += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def run(port: int, mode: str, args: argparse.Namespace, ctx: dict, pid: int = 0) -> dict:
+    cpu_before = cpu_seconds(pid) if pid else 0.0
     procs = [
         subprocess.Popen(
             [
@@ -95,6 +112,7 @@ def run(port: int, mode: str, args: argparse.Namespace, ctx: dict) -> dict:
         for i in range(args.clients)
     ]
     outs = [json.loads(p.communicate(timeout=args.seconds + 60)[0]) for p in procs]
+    cpu = cpu_seconds(pid) - cpu_before if pid else 0.0
     lat = [x for o in outs for x in o["latencies"]]
     total = sum(o["n"] for o in outs)
     row = {
@@ -104,6 +122,10 @@ def run(port: int, mode: str, args: argparse.Namespace, ctx: dict) -> dict:
         "per_second": round(total / args.seconds, 1),
         "p50_ms": round(common.percentile(lat, 50) * 1000, 2),
         "p99_ms": round(common.percentile(lat, 99) * 1000, 2),
+        # The server's own CPU time per request: what one process could do with a whole core to itself
+        # (the machine's other load and the client processes share the same cores during the run).
+        "server_cpu_ms": round(cpu / total * 1000, 3) if total else None,
+        "per_server_cpu_second": round(total / cpu, 1) if cpu else None,
     }
     print(json.dumps(row), flush=True)
     return row
@@ -135,8 +157,8 @@ def main() -> None:
     with servers as (server,):
         run(server.port, "baseline", argparse.Namespace(seconds=1.0, clients=2), ctx)  # warm-up
         run(server.port, "events", argparse.Namespace(seconds=1.0, clients=2), ctx)  # warm-up
-        base = run(server.port, "baseline", args, ctx)
-        events = run(server.port, "events", args, ctx)
+        base = run(server.port, "baseline", args, ctx, server.process.pid)
+        events = run(server.port, "events", args, ctx, server.process.pid)
     print(f"# {common.load()}", flush=True)
     ratio = round(events["per_second"] / base["per_second"], 2)
     print(
