@@ -441,6 +441,8 @@ _LEAVE_SQL = f"""WITH o AS (
 
 
 def _one_statement(sql: str, params: dict[str, Any]) -> Outcome | None:
+    if connection.vendor != "postgresql":
+        return None  # SQLite (development) has no data-modifying CTEs: the general services do it all
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
