@@ -4,9 +4,11 @@
         .venv/bin/python bench/fanout.py [--viewers 1000] [--workers 4] [--seconds 10]
 
 Starts two Daphne processes on free 127.0.0.1 ports (same database, same Redis), spreads the viewers evenly
-over them (held by client worker processes), and posts Prosody `occupant/joined` events for the room to the
-second server, each raising the count by one. For each event and viewer it measures the time from just before
-the POST until that viewer shows that count or a newer one (coalescing may skip numbers: the latest wins).
+over them (held by client worker processes), and posts Prosody `occupant/joined` events for the room, each
+raising the count by one, to a gunicorn process as in production (plain HTTP through gunicorn, websockets
+through Daphne; `--events-to daphne` posts them to the second Daphne process instead).
+For each event and viewer it measures the time from just before the POST until that viewer shows that count
+or a newer one (coalescing may skip numbers: the latest wins).
 Reports:
 
 - delivery latency p50/p99/max at a light rate and at 20 events/s sustained (the target: p99 <= 100 ms);
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import http.client
 import json
 import subprocess
@@ -248,6 +251,7 @@ def main() -> None:
     parser.add_argument("--steps", default="40,80,160,320", help="rates (events/s) of the step-up, 4 s each")
     parser.add_argument("--memory-only", action="store_true", help="connect, measure RSS, stop")
     parser.add_argument("--asgi", default="portal.asgi:application", help="the ASGI application to serve")
+    parser.add_argument("--events-to", choices=["gunicorn", "daphne"], default="gunicorn")
     args = parser.parse_args()
     if args.worker:
         asyncio.run(_worker(args))
@@ -258,13 +262,22 @@ def main() -> None:
     ctx = common.setup(rooms=1)
     ctx["redis"] = os.environ["REDIS_URL"]
     room = ctx["rooms"][0]
-    from tests.meetings.servers import daphne_servers
+    from tests.meetings.servers import daphne_servers, gunicorn_server
 
     print(f"# {common.load()}", flush=True)
     results: dict[str, Any] = {"viewers": args.viewers, "workers": args.workers, "asgi": args.asgi}
     tmp = tempfile.mkdtemp(prefix="bench-fanout-")
     print(f"# server logs in {tmp}", flush=True)
-    with daphne_servers(2, Path(tmp), app=args.asgi, DB_CONN_MAX_AGE="60") as servers:
+    events_server = (
+        gunicorn_server(Path(tmp), threads=2, DB_CONN_MAX_AGE="60")
+        if args.events_to == "gunicorn"
+        else contextlib.nullcontext(None)
+    )
+    results["events_to"] = args.events_to
+    with (
+        daphne_servers(2, Path(tmp), app=args.asgi, DB_CONN_MAX_AGE="60") as servers,
+        events_server as http_servers,
+    ):
         # Warm up each server with one viewer (imports, connection pools), then take the RSS baseline.
         warm = Workers(
             "ws",
@@ -307,7 +320,7 @@ def main() -> None:
         if args.memory_only:
             workers.collect()
             return
-        target = servers[1]
+        target = http_servers[0] if http_servers else servers[1]
         conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
 
         def post(value: int) -> None:

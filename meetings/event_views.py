@@ -28,15 +28,23 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 256 * 1024
 
 _DEPLOYMENT_TTL = 30.0
+# A secret that does not match the cached one is checked against the database again, at most this often per
+# deployment: a rotated secret (tenants.services.rotate_event_secret, in any process) is accepted at once
+# instead of being refused with a 401 that Prosody would not retry, and wrong secrets cannot make every
+# request a database read.
+_RECHECK_AFTER = 1.0
 _deployments: dict[str, tuple[float, JitsiDeployment | None]] = {}
 
 
-def _deployment(slug: str) -> JitsiDeployment | None:
-    """The deployment with its unsealed event secret, cached briefly (else every event decrypts it)."""
+def _deployment(slug: str, *, recheck: bool = False) -> JitsiDeployment | None:
+    """The deployment with its unsealed event secret, cached per process (else every event decrypts it and
+    costs a query). `recheck`: read it again unless it was read within the last second."""
     now = time.monotonic()
     cached = _deployments.get(slug)
-    if cached is not None and now - cached[0] < _DEPLOYMENT_TTL:
-        return cached[1]
+    if cached is not None:
+        age = now - cached[0]
+        if age < (_RECHECK_AFTER if recheck else _DEPLOYMENT_TTL):
+            return None if recheck else cached[1]
     deployment = (
         JitsiDeployment.objects.filter(slug=slug, tenant__is_active=True).select_related("tenant").first()
     )
@@ -68,6 +76,9 @@ def _authorized(request: HttpRequest, deployment: JitsiDeployment | None) -> boo
 @require_POST
 def receive_event(request: HttpRequest, deployment: str, kind: str) -> HttpResponse:
     found = _deployment(deployment)
+    if not _authorized(request, found):
+        # Perhaps the secret was rotated since it was cached here: look again (rate-limited) before refusing.
+        found = _deployment(deployment, recheck=True)
     if not _authorized(request, found):
         response = _error(401, _("Missing or wrong event secret for this deployment."))
         response["WWW-Authenticate"] = 'Bearer realm="jitsi-events"'

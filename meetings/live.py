@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.db import IntegrityError, connection, transaction
@@ -33,7 +34,7 @@ from django.utils import timezone
 
 from meetings import events as ev
 from meetings.models import MeetingSession, Occupancy, Room
-from tenants.models import JitsiDeployment
+from tenants.models import JitsiDeployment, Tenant
 
 log = logging.getLogger(__name__)
 
@@ -369,7 +370,142 @@ def record_room_destroyed(*, deployment: JitsiDeployment, event: ev.RoomDestroye
         return Outcome(session.pk, True, 0)
 
 
+# --- the one-statement paths for the common events ---
+#
+# Almost every event is a join or a leave of a room with an open session, carrying Prosody's count. The
+# general services take 5-7 round trips for one (BEGIN, lock, insert, update, COMMIT, plus the ORM's work);
+# these do the same in ONE statement in autocommit: a data-modifying CTE that locks the session row
+# (`FOR UPDATE`, so concurrent deliveries of a room still serialise exactly as in the services), inserts or
+# closes the occupancy (the unique constraint and `left_at IS NULL` re-checked under the row lock still decide
+# between duplicates) and updates the session's count only when the occupancy changed and the event is not
+# older than the count (`count_as_of`). When their preconditions do not hold (no open session, a session
+# that started after the event, a leave before its join, no count) they change nothing and answer None, and
+# the caller runs the general service, which handles every case. Same rules, same rows, same publishing.
+
+_SESSION = MeetingSession._meta.db_table
+_OCCUPANCY = Occupancy._meta.db_table
+_ROOM = Room._meta.db_table
+_TENANT = Tenant._meta.db_table
+
+# The session's new values are computed from the row as locked (PostgreSQL re-reads a row changed by a
+# concurrent transaction before updating it), so the count rules hold under concurrency.
+_AUTHORITATIVE = "(ms.destroyed_at IS NULL AND (ms.count_as_of IS NULL OR ms.count_as_of <= %(at)s))"
+_SET_COUNT = f"""
+    count_as_of = CASE WHEN {_AUTHORITATIVE} THEN %(at)s ELSE ms.count_as_of END,
+    peak_participants = CASE WHEN {_AUTHORITATIVE} THEN GREATEST(ms.peak_participants, %(count)s)
+                             ELSE ms.peak_participants END,
+    version = ms.version + CASE WHEN {_AUTHORITATIVE} AND ms.current_count <> %(count)s THEN 1 ELSE 0 END,
+    current_count = CASE WHEN {_AUTHORITATIVE} THEN %(count)s ELSE ms.current_count END,
+    updated_at = %(now)s"""
+_LOCKED_COLUMNS = f"""ms.id, ms.current_count, ms.version, r.name AS room, t.slug AS tenant
+        FROM {_SESSION} ms LEFT JOIN {_ROOM} r ON r.id = ms.room_id
+        LEFT JOIN {_TENANT} t ON t.id = r.tenant_id"""
+_ANSWER = """SELECT s.id, s.current_count, s.version, s.room, s.tenant,
+    (SELECT count(*) FROM changed), u.current_count, u.version
+    FROM s LEFT JOIN u ON u.id = s.id"""
+
+_JOIN_SQL = f"""WITH s AS (
+    SELECT {_LOCKED_COLUMNS}
+    WHERE ms.deployment_id = %(deployment)s AND ms.room_name = %(room_name)s AND ms.destroyed_at IS NULL
+      AND (ms.created_at IS NULL OR ms.created_at <= %(at)s)
+    FOR UPDATE OF ms
+), changed AS (
+    INSERT INTO {_OCCUPANCY} (tenant_id, deployment_id, session_id, occupant_jid, joined_at, left_at,
+                              participant_id)
+    SELECT %(tenant)s, %(deployment)s, s.id, %(jid)s, %(joined_at)s, NULL, %(participant)s FROM s
+    ON CONFLICT (deployment_id, occupant_jid, joined_at) DO NOTHING
+    RETURNING session_id
+), u AS (
+    UPDATE {_SESSION} ms SET {_SET_COUNT}
+    FROM changed WHERE ms.id = changed.session_id
+    RETURNING ms.id, ms.current_count, ms.version
+) {_ANSWER}"""  # noqa: S608 - table names are our own models'
+
+_LEAVE_SQL = f"""WITH o AS (
+    SELECT session_id FROM {_OCCUPANCY}
+    WHERE deployment_id = %(deployment)s AND occupant_jid = %(jid)s AND joined_at = %(joined_at)s
+), s AS (
+    SELECT {_LOCKED_COLUMNS}
+    WHERE ms.id = (SELECT session_id FROM o)
+    FOR UPDATE OF ms
+), changed AS (
+    UPDATE {_OCCUPANCY} oc SET left_at = %(at)s FROM s
+    WHERE oc.deployment_id = %(deployment)s AND oc.occupant_jid = %(jid)s AND oc.joined_at = %(joined_at)s
+      AND oc.left_at IS NULL AND oc.session_id = s.id
+    RETURNING oc.session_id
+), u AS (
+    UPDATE {_SESSION} ms SET participant_seconds = ms.participant_seconds + %(seconds)s, {_SET_COUNT}
+    FROM changed WHERE ms.id = changed.session_id
+    RETURNING ms.id, ms.current_count, ms.version
+) {_ANSWER}"""  # noqa: S608 - table names are our own models'
+
+
+def _one_statement(sql: str, params: dict[str, Any]) -> Outcome | None:
+    if connection.vendor != "postgresql":
+        return None  # SQLite (development) has no data-modifying CTEs: the general services do it all
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None  # no session to lock: the general service decides
+    session_id, old_count, _old_version, room_name, tenant_slug, changed, new_count, new_version = row
+    if not changed:
+        return Outcome(session_id, False, old_count)  # a duplicate (or a join whose leave came first)
+    count = old_count if new_count is None else new_count
+    if new_count is not None and new_count != old_count and room_name is not None:
+        shown = ShownCount(room_name=room_name, session_id=session_id, version=new_version, count=new_count)
+
+        def publish() -> None:
+            from meetings.consumers import publish_count
+
+            publish_count(tenant_slug, shown)
+
+        transaction.on_commit(publish)  # at once in autocommit; after the outer commit inside one
+    return Outcome(session_id, True, count)
+
+
+def _fast_joined(deployment: JitsiDeployment, event: ev.OccupantJoined) -> Outcome | None:
+    if event.active_occupants_count is None:
+        return None
+    occupant = event.occupant
+    return _one_statement(
+        _JOIN_SQL,
+        {
+            "deployment": deployment.pk,
+            "tenant": deployment.tenant_id,
+            "room_name": event.room.room_name,
+            "jid": occupant.occupant_jid,
+            "joined_at": occupant.joined_at,
+            "participant": occupant.participant_id,
+            "at": occupant.joined_at,
+            "count": event.active_occupants_count,
+            "now": timezone.now(),
+        },
+    )
+
+
+def _fast_left(deployment: JitsiDeployment, event: ev.OccupantLeft) -> Outcome | None:
+    occupant = event.occupant
+    if event.active_occupants_count is None or occupant.left_at is None:
+        return None
+    return _one_statement(
+        _LEAVE_SQL,
+        {
+            "deployment": deployment.pk,
+            "jid": occupant.occupant_jid,
+            "joined_at": occupant.joined_at,
+            "at": occupant.left_at,
+            "seconds": _seconds(occupant.joined_at, occupant.left_at),
+            "count": event.active_occupants_count,
+            "now": timezone.now(),
+        },
+    )
+
+
 def record_occupant_joined(*, deployment: JitsiDeployment, event: ev.OccupantJoined) -> Outcome:
+    outcome = _fast_joined(deployment, event)
+    if outcome is not None:
+        return outcome
     occupant = event.occupant
     with transaction.atomic():
         session = _session_for(deployment, event.room, occupant.joined_at)
@@ -387,6 +523,9 @@ def record_occupant_joined(*, deployment: JitsiDeployment, event: ev.OccupantJoi
 
 def record_occupant_left(*, deployment: JitsiDeployment, event: ev.OccupantLeft) -> Outcome:
     occupant = event.occupant
+    outcome = _fast_left(deployment, event)
+    if outcome is not None:
+        return outcome
     left_at = occupant.left_at or occupant.joined_at  # parse_event guarantees left_at on this path
     with transaction.atomic():
         known = (
@@ -479,8 +618,6 @@ def shown_count(room: Room) -> ShownCount:
 
 def purge_occupancies(*, now: datetime | None = None) -> int:
     """Delete attendance rows older than each tenant's retention; session totals stay. Returns the count."""
-    from tenants.models import Tenant
-
     now = now or timezone.now()
     deleted = 0
     for tenant_id, days in Tenant.objects.values_list("pk", "retention_days"):

@@ -116,6 +116,37 @@ def stop_server(server: Server) -> None:
 
 
 @contextmanager
+def gunicorn_server(log_dir: Path, *, threads: int = 4, **env: str) -> Iterator[list[Server]]:
+    """One gunicorn process (gthread, one worker) serving portal.wsgi on a free 127.0.0.1 port."""
+    port = free_port()
+    log = log_dir / "gunicorn.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "portal.wsgi:application",
+                f"--bind=127.0.0.1:{port}",
+                "--workers=1",
+                "--worker-class=gthread",
+                f"--threads={threads}",
+                "--keep-alive=30",
+            ],
+            cwd=ROOT,
+            env=server_env(**env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(port, process, log)
+    try:
+        _wait_ready(server)
+        yield [server]
+    finally:
+        stop_server(server)
+
+
+@contextmanager
 def daphne_servers(
     count: int, log_dir: Path, *, app: str = "portal.asgi:application", **env: str
 ) -> Iterator[list[Server]]:

@@ -382,3 +382,29 @@ def test_updates_missed_while_redis_was_away_arrive_after_reconnecting(applicati
         run(scenario())
     finally:
         client.close()
+
+
+def test_an_idle_viewer_holds_no_task_of_its_own(application, tenant, room, member):
+    """Channels' dispatch loop keeps a receive Task (and asyncio.wait's waiter) per socket; the live-count
+    consumers await the server's receive directly, so a viewer is only the server's own application task."""
+
+    async def scenario():
+        first, connected, _ = await open_socket(application, f"/ws/{tenant.slug}/rooms/room1/", member)
+        assert connected and (await next_json(first))["count"] == 0
+        await asyncio.sleep(0.05)
+        before = len(asyncio.all_tasks())  # with the first viewer's and the hub's Redis listener
+        sockets = [first]
+        for _ in range(5):
+            socket, connected, _ = await open_socket(application, f"/ws/{tenant.slug}/rooms/room1/", member)
+            assert connected
+            assert (await next_json(socket))["count"] == 0
+            sockets.append(socket)
+        await asyncio.sleep(0.05)
+        assert len(asyncio.all_tasks()) - before == 5  # one application task per socket, nothing else
+        await record(tenant, "basic-01-muc-room-created.json")
+        await record(tenant, "basic-02-muc-occupant-joined.json")
+        for socket in sockets:
+            assert (await next_json(socket))["count"] == 1
+            await socket.disconnect()
+
+    run(scenario())

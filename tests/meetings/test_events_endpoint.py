@@ -236,3 +236,26 @@ def test_retries_are_harmless(demo, client):
     assert session.peak_participants == 2
     assert session.participant_seconds == 5
     assert session.current_count == 0
+
+
+def test_rotated_secret_is_accepted_at_once_despite_the_cache(demo, client):
+    """Each process caches the deployment; a secret rotated elsewhere must not be refused (Prosody does not
+    retry a 401), while wrong secrets re-read the database at most once a second."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tenants.services import rotate_event_secret
+
+    RoomFactory(tenant=demo, name="room1")
+    first, second = scenario("basic")[:2]
+    assert post(client, first).status_code == 200  # the deployment (old secret) is now cached
+    new_secret = rotate_event_secret(actor=None, tenant=demo)  # as if in another process: cache untouched
+    read_at, cached = event_views._deployments["demo"]
+    event_views._deployments["demo"] = (read_at - 2.0, cached)  # read two seconds ago
+    response = post(client, second, secret=new_secret)
+    assert response.status_code == 200, response.content
+    assert response.json()["changed"] is True
+    with CaptureQueriesContext(connection) as queries:
+        assert post(client, second, secret=SECRET).status_code == 401  # the old secret is gone
+        assert post(client, second, secret="wrong-secret").status_code == 401
+    assert not [q for q in queries.captured_queries if "jitsideployment" in q["sql"]]  # re-read <= 1/s

@@ -406,3 +406,69 @@ def test_post_sample_events_over_http(tmp_path):
     with daphne_servers(1, tmp_path) as (server,):
         call_command("post_sample_events", "demo", "room1", "--url", server.http, "--delay", "0", "--keep")
     assert live.shown_count(room).count == 3
+
+
+def test_join_and_leave_with_a_count_take_one_statement(demo, django_assert_num_queries):
+    """The common events into an open session: one round trip each (meetings.live's one-statement paths)."""
+    RoomFactory(tenant=demo, name="room1")
+    feed(demo, basic(1))
+    with django_assert_num_queries(1):
+        outcome = feed(demo, basic(2))
+    assert outcome.changed and outcome.count == 1
+    with django_assert_num_queries(1):
+        assert not feed(demo, basic(2)).changed  # the duplicate, decided in the same single statement
+    feed(demo, basic(3))
+    with django_assert_num_queries(1):
+        outcome = feed(demo, basic(4))
+    assert outcome.changed and outcome.count == 1
+    with django_assert_num_queries(1):
+        assert not feed(demo, basic(4)).changed
+    s = session()
+    assert (s.current_count, s.peak_participants, s.version) == (1, 2, 3)
+    left = Occupancy.objects.get(left_at__isnull=False)
+    assert s.participant_seconds == int((left.left_at - left.joined_at).total_seconds())
+
+
+def test_one_statement_join_keeps_a_newer_count(demo):
+    RoomFactory(tenant=demo, name="room1")
+    feed(demo, basic(1))
+    feed(demo, basic(3))  # the later join first: count 2 as of its time
+    outcome = feed(demo, basic(2))  # the earlier join, count 1, arrives late
+    assert outcome.changed and outcome.count == 2
+    assert (session().current_count, session().version) == (2, 1)
+    assert Occupancy.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicate_leaves_count_once():
+    """Four byte-identical deliveries of each leave at once: seconds and count changed once per leave."""
+    demo = TenantFactory(slug="demo", name="Demo University")
+    RoomFactory(tenant=demo, name="room1")
+    for n in (1, 2, 3):
+        feed(demo, basic(n))
+    bodies = [(kind_of(recording(basic(n))), raw(recording(basic(n)))) for n in (4, 5)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def deliver():
+        try:
+            barrier.wait()
+            for kind, body in bodies:
+                live.record_event(deployment=demo.deployment, event=ev.parse_event(kind, body))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    s = session()
+    expected = sum(
+        int((o.left_at - o.joined_at).total_seconds()) for o in Occupancy.objects.filter(session=s)
+    )
+    assert Occupancy.objects.filter(session=s, left_at__isnull=True).count() == 0
+    assert (s.current_count, s.version, s.participant_seconds) == (0, 4, expected)
