@@ -157,6 +157,9 @@ def _insert_occupancy(
     """Insert the occupancy unless its (deployment, occupant_jid, joined_at) exists: one statement, and the
     unique constraint decides between concurrent duplicates. True when this call inserted it."""
     table = Occupancy._meta.db_table
+    # Raw SQL skips the ORM's conversion: SQLite would otherwise store another text form of the same instant
+    # ("…+00:00"), which the ORM's lookups (and the unique constraint) would then not match.
+    adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (tenant_id, deployment_id, session_id, occupant_jid, joined_at, left_at, "  # noqa: S608 - our own table name
@@ -167,8 +170,8 @@ def _insert_occupancy(
                 deployment.pk,
                 session.pk,
                 occupant.occupant_jid,
-                occupant.joined_at,
-                left_at,
+                adapt(occupant.joined_at),
+                adapt(left_at),
                 occupant.participant_id,
             ],
         )
