@@ -167,7 +167,7 @@ def seed(connections: int, series: bool = True) -> list[tuple[str, str]]:
         Membership.objects.get_or_create(user=user, tenant=tenant)
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = "tenants.hotcache.CachedModelBackend"
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         sessions.append((str(store.session_key), _get_new_csrf_string()))
@@ -190,9 +190,7 @@ def start_server(
             "--backlog=2048",
         ]
     else:
-        # Under ASGI, sync views run in a thread pool whose threads do not reuse persistent connections:
-        # with DB_CONN_MAX_AGE > 0 they pile up until PostgreSQL refuses clients (measured: 94 at once).
-        env = {**env, "DB_CONN_MAX_AGE": "0"}
+        # Connections stay bounded by the settings' psycopg pool (DB_POOL_MAX_SIZE), also under ASGI.
         cmd = [str(bin_dir / "daphne"), "-b", HOST, "-p", str(port), "portal.asgi:application"]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
