@@ -21,7 +21,11 @@ def join_window(room: Room, now: datetime) -> JoinWindow:
 
     When a room has series but none of them has a lecture left, it stays closed (opens_at None): the host
     ends the series (deletes it) to make the room an always-open room again."""
-    series_list = list(LectureSeries.objects.filter(room=room).prefetch_related("changes"))
+    preloaded = getattr(room, "hot_series", None)  # rooms from access.rooms_named() bring their series
+    if preloaded is not None:
+        series_list = list(preloaded)
+    else:
+        series_list = list(LectureSeries.objects.filter(room=room).prefetch_related("changes"))
     if not series_list:
         return JoinWindow(is_open=True)
     # Look back far enough to catch a long lecture (or a moved one) still running plus its grace.

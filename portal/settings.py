@@ -134,8 +134,11 @@ else:
 
 AUTH_USER_MODEL = "tenants.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend with the per-request user lookup served from process memory (tenants/hotcache.py).
+    "tenants.hotcache.CachedModelBackend",
     "tenants.identity.SamlIdentityBackend",
+    # Sessions signed in before the cached backend existed name this one; they stay valid.
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "/saml2/login/"
 LOGIN_REDIRECT_URL = "/"
