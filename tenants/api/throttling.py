@@ -6,8 +6,10 @@ to trust in X-Forwarded-For (a client could otherwise pick its own address)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -21,7 +23,48 @@ class _SettingsRate(SimpleRateThrottle):
         return rates.get(self.scope or "")
 
 
-class TokenRateThrottle(_SettingsRate):
+def hit(key: str, seconds: int) -> tuple[int, int]:
+    """One more request on `key`: (requests in the current window, seconds until it ends).
+
+    With Redis (portal.redis_cache) one round trip: INCR, EXPIRE NX and TTL in a pipeline. DRF's own
+    throttles keep a list of timestamps per key (a GET and a SET of up to N entries per request)."""
+    counter = getattr(cache, "hit", None)
+    if counter is not None:
+        return counter(key, seconds)  # type: ignore[no-any-return]
+    now = time.time()  # other caches (the in-process one of a development run): windows on the clock
+    window = int(now // seconds)
+    windowed = f"{key}:{window}"
+    cache.add(windowed, 0, seconds + 1)
+    try:
+        count = cache.incr(windowed)
+    except ValueError:  # expired between add and incr
+        cache.set(windowed, 1, seconds + 1)
+        count = 1
+    return count, max(1, int((window + 1) * seconds - now))
+
+
+class _FixedWindowRate(_SettingsRate):
+    """At most N requests per window of the rate's duration, counted with one cache round trip."""
+
+    retry_after = 1
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        num_requests, duration = self.parse_rate(self.rate)
+        if num_requests is None or duration is None:
+            return True
+        count, self.retry_after = hit(key, duration)
+        return count <= num_requests
+
+    def wait(self) -> float | None:
+        return float(self.retry_after)
+
+
+class TokenRateThrottle(_FixedWindowRate):
     """Requests per personal API token, whichever address they come from."""
 
     scope = "token"
@@ -32,7 +75,7 @@ class TokenRateThrottle(_SettingsRate):
         return self.cache_format % {"scope": self.scope, "ident": request.auth.prefix}
 
 
-class AddressRateThrottle(_SettingsRate):
+class AddressRateThrottle(_FixedWindowRate):
     """Requests per authenticated client address (DRF throttles after authentication)."""
 
     scope = "address"
