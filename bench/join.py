@@ -53,6 +53,8 @@ class Result:
     errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     elapsed: float = 0.0
+    answered: int = 0  # every response, warm-up included
+    server_cpu: float = 0.0  # CPU seconds of the server's processes during the scenario
 
     @property
     def rate(self) -> float:
@@ -64,13 +66,36 @@ class Result:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per request: independent of what else the machine runs, unlike req/s."""
+        return self.server_cpu / self.answered * 1000 if self.answered else float("nan")
+
     def line(self) -> str:
         statuses = dict(sorted(self.statuses.items()))
         return (
             f"{self.name:<6} {self.rate:9.1f} req/s   p50 {self.pct(0.50):7.2f} ms"
-            f"   p99 {self.pct(0.99):7.2f} ms   ok {len(self.latencies)}  errors {self.errors}"
-            f"  statuses {statuses}"
+            f"   p99 {self.pct(0.99):7.2f} ms   server CPU {self.cpu_ms:5.2f} ms/req"
+            f"   ok {len(self.latencies)}  errors {self.errors}  statuses {statuses}"
         )
+
+
+def cpu_seconds(root: int) -> float:
+    """user + system CPU of process `root` and its children (gunicorn's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command: state, ppid, ..., utime (11), stime (12) counted from the state field.
+        if int(entry) == root or int(fields[1]) == root:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def free_port() -> int:
@@ -247,6 +272,7 @@ async def worker(port: int, request: bytes, result: Result, stop_at: float, reco
                 writer.close()
                 reader, writer = await asyncio.open_connection(HOST, port)
                 continue
+            result.answered += 1
             if started >= record_from:
                 result.statuses[status] = result.statuses.get(status, 0) + 1
                 if status == 200:
@@ -260,12 +286,16 @@ async def worker(port: int, request: bytes, result: Result, stop_at: float, reco
         writer.close()
 
 
-async def drive(name: str, port: int, requests: list[bytes], duration: float, warmup: float) -> Result:
+async def drive(
+    name: str, port: int, requests: list[bytes], duration: float, warmup: float, server: int = 0
+) -> Result:
     result = Result(name)
+    cpu_before = cpu_seconds(server) if server else 0.0
     now = time.perf_counter()
     record_from, stop_at = now + warmup, now + warmup + duration
     await asyncio.gather(*(worker(port, req, result, stop_at, record_from) for req in requests))
     result.elapsed = duration
+    result.server_cpu = cpu_seconds(server) - cpu_before if server else 0.0
     return result
 
 
@@ -412,8 +442,8 @@ def main() -> None:
             + (", room without series" if args.no_series else ", room with a running lecture")
             + f", load average before {os.getloadavg()[0]:.1f}"
         )
-        results = [asyncio.run(drive("bare", port, bare, duration, args.warmup))]
-        results.append(asyncio.run(drive("join", port, joins, duration, args.warmup)))
+        results = [asyncio.run(drive("bare", port, bare, duration, args.warmup, proc.pid))]
+        results.append(asyncio.run(drive("join", port, joins, duration, args.warmup, proc.pid)))
         if args.page:
             results.append(
                 asyncio.run(
@@ -423,6 +453,7 @@ def main() -> None:
                         [page_request(s, i) for i, (s, _) in enumerate(sessions)],
                         duration,
                         args.warmup,
+                        proc.pid,
                     )
                 )
             )
@@ -436,7 +467,8 @@ def main() -> None:
         print(result.line())
     base, join = results[0], results[1]
     if base.rate:
-        print(f"ratio  join/bare {join.rate / base.rate:6.1%}")
+        cpu = join.cpu_ms / base.cpu_ms
+        print(f"ratio  join/bare {join.rate / base.rate:6.1%}   server CPU join/bare {cpu:5.1f}x")
     for line in minting_rates():
         print(line)
     print(f"load average after {os.getloadavg()[0]:.1f}")
