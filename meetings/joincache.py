@@ -11,7 +11,7 @@ tenants, deployments and signing keys replace the token shared by all rooms.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -27,6 +27,8 @@ class RoomEntry:
     co_host_ids: frozenset[int]
     invitee_ids: frozenset[int]
     series: tuple[LectureSeries, ...]  # with their changes prefetched
+    # schedule.join_window()'s last answer and how long it holds: [(valid_from, valid_until, JoinWindow)]
+    window_memo: list[Any] = field(default_factory=list)
 
 
 _rooms: hotcache.LocalCache[tuple[RoomEntry, ...]] = hotcache.LocalCache()
@@ -87,6 +89,7 @@ def rooms_named(name: str, user: Any, tenant: Tenant | None = None) -> list[Room
         room.viewer_is_invitee = signed_in and user.pk in e.invitee_ids  # type: ignore[attr-defined]
         room.viewer_is_member = signed_in and room.tenant_id in member_of  # type: ignore[attr-defined]
         room.hot_series = e.series  # type: ignore[attr-defined]
+        room.hot_window_memo = e.window_memo  # type: ignore[attr-defined]
         rooms.append(room)
     return rooms
 

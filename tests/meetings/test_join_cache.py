@@ -209,3 +209,35 @@ def test_request_user_is_a_private_copy(room, member):
     assert first is not second and first.pk == second.pk == member.pk
     first.display_name = "changed by a view"
     assert hotcache.cached_user(member.pk).display_name != "changed by a view"
+
+
+def test_the_window_memo_turns_at_the_lecture_boundaries(room, host, member):
+    """The memo of schedule.join_window() holds only until the next opening or closing it saw."""
+    from meetings.access import rooms_named
+    from meetings.joining import JoinTicket, Refusal, join_room
+
+    start = (timezone.localtime() + timedelta(days=1)).replace(hour=10, minute=15, second=0, microsecond=0)
+    services.schedule_series(
+        actor=host,
+        room=room,
+        first_date=start.date(),
+        start_time=start.time(),
+        duration_minutes=90,
+        count=1,
+        join_opens_minutes=15,
+        grace_minutes=15,
+    )
+    opens, closes = start - timedelta(minutes=15), start + timedelta(minutes=90 + 15)
+
+    def attempt(now):
+        (found,) = rooms_named(room.name, member)
+        return join_room(room=found, user=member, now=now)
+
+    for _ in range(2):  # the second round answers from the memo, at the same moments
+        early = attempt(opens - timedelta(seconds=1))
+        assert isinstance(early, Refusal) and early.opens_at == opens
+        assert isinstance(attempt(opens), JoinTicket)
+        assert isinstance(attempt(closes - timedelta(seconds=1)), JoinTicket)
+        assert isinstance(attempt(closes), Refusal)
+    assert isinstance(attempt(opens + timedelta(minutes=1)), JoinTicket)  # after a later moment: recomputed
+    assert isinstance(attempt(opens - timedelta(minutes=1)), Refusal)
