@@ -77,6 +77,9 @@ class Room(models.Model):
     class Meta:
         ordering = ["title"]
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="room_name_unique_per_tenant")]
+        # The join API and the join cache look rooms up by name across tenants; the unique index above
+        # starts with the tenant and cannot serve that.
+        indexes = [models.Index(fields=["name"], name="room_name_idx")]
 
     def __str__(self) -> str:
         return self.title
