@@ -118,11 +118,14 @@ def main() -> None:
         with connection.execute_wrapper(count):
             call(make)
         per_request = list(queries)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for _ in range(args.n):
             call(make)
-        elapsed = time.perf_counter() - started
-        print(f"{name:<5} {elapsed / args.n * 1000:7.3f} ms/request   {len(per_request)} queries")
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        print(
+            f"{name:<5} {elapsed / args.n * 1000:7.3f} ms/request   {cpu / args.n * 1000:7.3f} ms CPU"
+            f"   {len(per_request)} queries"
+        )
         for sql in per_request:
             print(f"        {sql[:150]}")
         if args.profile == name:
@@ -132,7 +135,9 @@ def main() -> None:
                 call(make)
             profiler.disable()
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profiler, stream=out).sort_stats(
+                os.environ.get("PROFILE_SORT", "cumulative")
+            ).print_stats(45)
             print(out.getvalue())
 
 

@@ -65,11 +65,21 @@ def _load(name: str) -> tuple[RoomEntry, ...]:
     )
 
 
-def rooms_named(name: str, user: Any, tenant: Tenant | None = None) -> list[Room]:
+def token_keys(name: str) -> tuple[str, ...]:
+    """The shared keys whose tokens an entry for `name` is checked against (read them with the request's
+    other cache calls and pass them to rooms_named to save a round trip)."""
+    return (hotcache.room_key(name), hotcache.ALL_ROOMS)
+
+
+def rooms_named(
+    name: str, user: Any, tenant: Tenant | None = None, tokens: dict[str, Any] | None = None
+) -> list[Room]:
     """access.rooms_named() from process memory: private copies of the rooms, viewer annotations set,
-    their series ready for schedule.join_window()."""
-    keys = [hotcache.room_key(name), hotcache.ALL_ROOMS]
-    tokens = hotcache.read_generations(keys)
+    their series ready for schedule.join_window(). `tokens`: token_keys(name) already read in this
+    request, before anything was loaded for it."""
+    keys = list(token_keys(name))
+    if tokens is None or any(k not in tokens for k in keys):
+        tokens = hotcache.read_generations(keys)
     entries = _rooms.get(name, tuple(tokens[k] for k in keys), lambda: _load(name))
     if tenant is not None:
         entries = tuple(e for e in entries if e.room.tenant_id == tenant.pk)

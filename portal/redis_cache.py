@@ -24,14 +24,18 @@ class _Client(RedisCacheClient):
             client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
         return client
 
-    def hit(self, key: str, seconds: int) -> tuple[int, int]:
+    def hit(self, key: str, seconds: int, also_get: list[str]) -> tuple[int, int, list[Any]]:
         client = self.get_client(key, write=True)
         pipe = client.pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, seconds, nx=True)  # the window starts with its first hit
         pipe.ttl(key)
-        count, _set, ttl = pipe.execute()
-        return int(count), max(1, int(ttl))
+        if also_get:
+            pipe.mget(also_get)
+        count, _set, ttl, *rest = pipe.execute()
+        loads = self._serializer.loads  # type: ignore[attr-defined]  # private in django-stubs
+        values = [None if v is None else loads(v) for v in (rest[0] if rest else [])]
+        return int(count), max(1, int(ttl)), values
 
 
 class RedisCache(DjangoRedisCache):
@@ -39,9 +43,12 @@ class RedisCache(DjangoRedisCache):
         super().__init__(server, params)
         self._class = _Client
 
-    def hit(self, key: str, seconds: int, version: int | None = None) -> tuple[int, int]:
-        """Count one hit on `key` in a window of `seconds` that starts at its first hit, in one round trip:
-        (hits in the window so far, seconds until it ends)."""
+    def hit(self, key: str, seconds: int, also_get: tuple[str, ...] = ()) -> tuple[int, int, dict[str, Any]]:
+        """Count one hit on `key` in a window of `seconds` that starts at its first hit, and read the keys
+        `also_get` (as get_many would), in one round trip: (hits in the window so far, seconds until it
+        ends, the values found)."""
         client = self._cache
         assert isinstance(client, _Client)  # set in __init__; narrows the type for mypy
-        return client.hit(self.make_and_validate_key(key, version=version), seconds)
+        full = [self.make_and_validate_key(k) for k in also_get]
+        count, ttl, values = client.hit(self.make_and_validate_key(key), seconds, full)
+        return count, ttl, {k: v for k, v in zip(also_get, values, strict=True) if v is not None}

@@ -22,16 +22,18 @@ def test_one_client_serves_every_call():
 
 def test_hits_are_counted_in_a_window_that_starts_with_the_first():
     _redis()
-    assert hit("test-window", 2) == (1, 2)
-    count, left = hit("test-window", 2)
-    assert count == 2 and 1 <= left <= 2
+    assert hit("test-window", 2) == (1, 2, {})
+    cache.set("other", "value")
+    count, left, found = hit("test-window", 2, ("other", "missing"))
+    assert count == 2 and 1 <= left <= 2 and found == {"other": "value"}
     time.sleep(2.1)
-    assert hit("test-window", 2) == (1, 2)  # a new window
+    assert hit("test-window", 2) == (1, 2, {})  # a new window
 
 
 def test_without_redis_windows_follow_the_clock(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     assert not hasattr(cache, "hit")  # Django's setting_changed handler rebuilt the cache
-    first, left = hit("local-window", 60)
-    second, _ = hit("local-window", 60)
-    assert (first, second) == (1, 2) and 1 <= left <= 60
+    cache.set("other", "value")
+    first, left, _found = hit("local-window", 60)
+    second, _, found = hit("local-window", 60, ("other", "missing"))
+    assert (first, second) == (1, 2) and 1 <= left <= 60 and found == {"other": "value"}

@@ -23,14 +23,16 @@ class _SettingsRate(SimpleRateThrottle):
         return rates.get(self.scope or "")
 
 
-def hit(key: str, seconds: int) -> tuple[int, int]:
-    """One more request on `key`: (requests in the current window, seconds until it ends).
+def hit(key: str, seconds: int, also_get: tuple[str, ...] = ()) -> tuple[int, int, dict[str, Any]]:
+    """One more request on `key`: (requests in the current window, seconds until it ends, the cache values
+    of `also_get` that were found).
 
-    With Redis (portal.redis_cache) one round trip: INCR, EXPIRE NX and TTL in a pipeline. DRF's own
+    With Redis (portal.redis_cache) one round trip: INCR, EXPIRE NX, TTL and MGET in a pipeline. DRF's own
     throttles keep a list of timestamps per key (a GET and a SET of up to N entries per request)."""
     counter = getattr(cache, "hit", None)
     if counter is not None:
-        return counter(key, seconds)  # type: ignore[no-any-return]
+        return counter(key, seconds, also_get)  # type: ignore[no-any-return]
+    found = cache.get_many(also_get) if also_get else {}
     now = time.time()  # other caches (the in-process one of a development run): windows on the clock
     window = int(now // seconds)
     windowed = f"{key}:{window}"
@@ -40,11 +42,13 @@ def hit(key: str, seconds: int) -> tuple[int, int]:
     except ValueError:  # expired between add and incr
         cache.set(windowed, 1, seconds + 1)
         count = 1
-    return count, max(1, int((window + 1) * seconds - now))
+    return count, max(1, int((window + 1) * seconds - now)), found
 
 
 class _FixedWindowRate(_SettingsRate):
-    """At most N requests per window of the rate's duration, counted with one cache round trip."""
+    """At most N requests per window of the rate's duration, counted with one cache round trip.
+
+    Subclasses may read other cache keys in the same round trip (`also_get`, handed to `prefetched`)."""
 
     retry_after = 1
 
@@ -57,8 +61,15 @@ class _FixedWindowRate(_SettingsRate):
         num_requests, duration = self.parse_rate(self.rate)
         if num_requests is None or duration is None:
             return True
-        count, self.retry_after = hit(key, duration)
+        count, self.retry_after, found = hit(key, duration, self.also_get(request, view))
+        self.prefetched(request, found)
         return count <= num_requests
+
+    def also_get(self, request: Request, view: Any) -> tuple[str, ...]:
+        return ()
+
+    def prefetched(self, request: Request, found: dict[str, Any]) -> None:
+        pass
 
     def wait(self) -> float | None:
         return float(self.retry_after)

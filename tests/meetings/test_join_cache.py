@@ -241,3 +241,15 @@ def test_the_window_memo_turns_at_the_lecture_boundaries(room, host, member):
         assert isinstance(attempt(closes), Refusal)
     assert isinstance(attempt(opens + timedelta(minutes=1)), JoinTicket)  # after a later moment: recomputed
     assert isinstance(attempt(opens - timedelta(minutes=1)), Refusal)
+
+
+def test_the_room_tokens_come_with_the_rate_limit_round_trip(room, member, monkeypatch):
+    """Three Redis round trips per warm join: the session, the user's token, and the rate limit's pipeline
+    that also reads the room's tokens (so read_generations runs for the user only)."""
+    client = signed_in(member)
+    warm(client)
+    calls: list[list[str]] = []
+    original = hotcache.read_generations
+    monkeypatch.setattr(hotcache, "read_generations", lambda keys: calls.append(keys) or original(keys))
+    assert join(client).status_code == 200
+    assert calls == [[hotcache.user_key(member.pk)]]
