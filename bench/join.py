@@ -192,7 +192,7 @@ def seed(connections: int, series: bool = True) -> list[tuple[str, str]]:
         Membership.objects.get_or_create(user=user, tenant=tenant)
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "tenants.hotcache.CachedModelBackend"
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         sessions.append((str(store.session_key), _get_new_csrf_string()))
