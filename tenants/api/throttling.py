@@ -51,6 +51,9 @@ class _FixedWindowRate(_SettingsRate):
     Subclasses may read other cache keys in the same round trip (`also_get`, handed to `prefetched`)."""
 
     retry_after = 1
+    # Not DRF's "throttle_..." keys: those hold timestamp lists, which INCR refuses (old and new processes
+    # share Redis during a rolling deploy).
+    cache_format = "rate_%(scope)s_%(ident)s"
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if self.rate is None:
