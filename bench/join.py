@@ -253,14 +253,19 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return status, closes
 
 
-async def worker(port: int, request: bytes, result: Result, stop_at: float, record_from: float) -> None:
+async def worker(
+    port: int, requests: list[bytes], result: Result, stop_at: float, record_from: float
+) -> None:
+    """One connection sending `requests` in turn (one person after another with --users)."""
     reader, writer = await asyncio.open_connection(HOST, port)
+    turn = 0
     try:
         while True:
             started = time.perf_counter()
             if started >= stop_at:
                 break
-            writer.write(request)
+            writer.write(requests[turn % len(requests)])
+            turn += 1
             try:
                 # Bounded: a server that stops answering ends the run instead of hanging it.
                 status, closes = await asyncio.wait_for(read_response(reader), timeout=stop_at + 10 - started)
@@ -287,7 +292,7 @@ async def worker(port: int, request: bytes, result: Result, stop_at: float, reco
 
 
 async def drive(
-    name: str, port: int, requests: list[bytes], duration: float, warmup: float, server: int = 0
+    name: str, port: int, requests: list[list[bytes]], duration: float, warmup: float, server: int = 0
 ) -> Result:
     result = Result(name)
     cpu_before = cpu_seconds(server) if server else 0.0
@@ -387,6 +392,13 @@ def main() -> None:
     parser.add_argument("--page", action="store_true", help="also measure the HTML join page")
     parser.add_argument("--no-series", action="store_true", help="a room without lecture series")
     parser.add_argument(
+        "--users",
+        type=int,
+        default=0,
+        help="distinct signed-in people, taken in turn (default: one per connection); a Monday 10:15 burst "
+        "is mostly first joins, which the per-process user copies do not help",
+    )
+    parser.add_argument(
         "--sessions",
         choices=["db", "cached_db", "cache"],
         default="",
@@ -416,7 +428,7 @@ def main() -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
-    sessions = seed(connections, series=not args.no_series)
+    sessions = seed(max(connections, args.users), series=not args.no_series)
 
     # SIGTERM (e.g. from `timeout`) must still stop the server this script started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -424,8 +436,9 @@ def main() -> None:
     proc = start_server(args.server, port, env, args.workers, args.threads, args.worker_class)
     try:
         wait_ready(port, proc)
-        bare = [f"GET /bench/bare HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()] * connections
-        joins = [join_request(s, c, i) for i, (s, c) in enumerate(sessions)]
+        bare = [[f"GET /bench/bare HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()]] * connections
+        # Connection i joins as people i, i + connections, i + 2 * connections, ... in turn.
+        joins = [[join_request(s, c, i) for s, c in sessions[i::connections]] for i in range(connections)]
         from django.conf import settings
 
         print(
@@ -436,7 +449,8 @@ def main() -> None:
                 if args.server == "gunicorn"
                 else ""
             )
-            + f", {connections} connections, {duration:.0f} s per scenario, {os.cpu_count()} CPUs"
+            + f", {connections} connections, {len(sessions)} people"
+            + f", {duration:.0f} s per scenario, {os.cpu_count()} CPUs"
             + f", sessions {settings.SESSION_ENGINE.rsplit('.', 1)[-1]}"
             + (", cache Redis" if args.redis_url else ", cache in process")
             + (", room without series" if args.no_series else ", room with a running lecture")
@@ -450,7 +464,10 @@ def main() -> None:
                     drive(
                         "page",
                         port,
-                        [page_request(s, i) for i, (s, _) in enumerate(sessions)],
+                        [
+                            [page_request(s, i) for s, _ in sessions[i::connections]]
+                            for i in range(connections)
+                        ],
                         duration,
                         args.warmup,
                         proc.pid,
