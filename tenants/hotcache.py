@@ -119,11 +119,32 @@ _users: LocalCache[UserEntry | None] = LocalCache()
 
 
 def _load_user(user_id: Any) -> UserEntry | None:
-    from tenants.models import Membership, User
+    from django.db import connection
 
-    user = User._default_manager.filter(pk=user_id).first()
-    if user is None:
+    from tenants.models import Membership, Tenant, User
+
+    if connection.vendor == "postgresql":
+        # One statement instead of two on a person's first join in this process (most joins of a burst):
+        # the row and the ids of the active tenants where they are an unblocked member.
+        rows = list(
+            User._default_manager.raw(
+                f"""SELECT u.*, ARRAY(
+                      SELECT m.tenant_id FROM {Membership._meta.db_table} m
+                      JOIN {Tenant._meta.db_table} t ON t.id = m.tenant_id
+                      WHERE m.user_id = u.id AND NOT m.is_blocked AND t.is_active) AS hot_member_of
+                    FROM {User._meta.db_table} u WHERE u.id = %s""",  # noqa: S608 - table names from models
+                [user_id],
+            )
+        )
+        if not rows:
+            return None
+        user = rows[0]
+        member_of = frozenset(user.__dict__.pop("hot_member_of") or ())
+        return UserEntry(user=user, member_of=member_of)
+    found = User._default_manager.filter(pk=user_id).first()
+    if found is None:
         return None
+    user = found
     member_of = frozenset(
         Membership.objects.filter(user_id=user.pk, is_blocked=False, tenant__is_active=True).values_list(
             "tenant_id", flat=True

@@ -19,7 +19,7 @@ from meetings.models import OccurrenceChange, Room
 from tenants import hotcache
 from tenants.models import Membership
 from tenants.services import set_member_blocked
-from tests.factories import MembershipFactory, RoomFactory, UserFactory
+from tests.factories import MembershipFactory, RoomFactory, TenantFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -253,3 +253,17 @@ def test_the_room_tokens_come_with_the_rate_limit_round_trip(room, member, monke
     monkeypatch.setattr(hotcache, "read_generations", lambda keys: calls.append(keys) or original(keys))
     assert join(client).status_code == 200
     assert calls == [[hotcache.user_key(member.pk)]]
+
+
+def test_a_persons_first_join_in_a_process_loads_them_in_one_query(
+    member, tenant, other_tenant, django_assert_num_queries
+):
+    third = MembershipFactory(user=member, tenant=TenantFactory(slug="unil")).tenant
+    MembershipFactory(user=member, tenant=other_tenant, is_blocked=True)
+    third.is_active = False
+    third.save(update_fields=["is_active"])
+    with django_assert_num_queries(1):
+        entry = hotcache.user_entry(member.pk)
+    assert entry is not None and entry.member_of == {tenant.pk}  # not blocked, not switched off
+    assert entry.user.username == member.username and not hasattr(entry.user, "hot_member_of")
+    assert hotcache.user_entry(10**9) is None
