@@ -1,15 +1,20 @@
 """Benchmark: concurrent joins against a real server on PostgreSQL, with a bare view as the baseline.
 
-Usage (from the repository root, PostgreSQL on 127.0.0.1; Redis is not needed):
+Usage (from the repository root, PostgreSQL and Redis on 127.0.0.1):
 
     .venv/bin/python bench/join.py                      # 64 connections, 20 s per scenario, gunicorn gthread
     .venv/bin/python bench/join.py -c 32 -d 10 --workers 2 --threads 8
+    .venv/bin/python bench/join.py --worker-class sync  # gunicorn sync workers (one request at a time each)
     .venv/bin/python bench/join.py --server daphne      # the same against Daphne, for comparison
 
 It creates (or reuses) the database BENCH_DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/auditorium_bench), migrates it, seeds a tenant "bench" with one room and
 one signed-in member per connection, starts the server itself on a free port on 127.0.0.1 and stops it
-at the end. Scenarios, measured in the same run one after the other:
+at the end. The room has a lecture series whose lecture is running (the issue's Monday 10:15 case: the join
+window is computed on every join); --no-series measures a plain room. The server runs as in production:
+cache and API rate limits in Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/8), one client
+address per connection passed in X-Forwarded-For through one trusted proxy (so the per-address limits
+count per person, as behind the reverse proxy). Scenarios, measured in the same run one after the other:
 
 - bare:  GET /bench/bare, a view with the full middleware stack and no database (BENCH_VIEWS=1);
 - join:  POST /api/v1/rooms/<room>/join/ with session auth and CSRF: access check and an HS256 token;
@@ -48,6 +53,8 @@ class Result:
     errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     elapsed: float = 0.0
+    answered: int = 0  # every response, warm-up included
+    server_cpu: float = 0.0  # CPU seconds of the server's processes during the scenario
 
     @property
     def rate(self) -> float:
@@ -59,13 +66,36 @@ class Result:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per request: independent of what else the machine runs, unlike req/s."""
+        return self.server_cpu / self.answered * 1000 if self.answered else float("nan")
+
     def line(self) -> str:
         statuses = dict(sorted(self.statuses.items()))
         return (
             f"{self.name:<6} {self.rate:9.1f} req/s   p50 {self.pct(0.50):7.2f} ms"
-            f"   p99 {self.pct(0.99):7.2f} ms   ok {len(self.latencies)}  errors {self.errors}"
-            f"  statuses {statuses}"
+            f"   p99 {self.pct(0.99):7.2f} ms   server CPU {self.cpu_ms:5.2f} ms/req"
+            f"   ok {len(self.latencies)}  errors {self.errors}  statuses {statuses}"
         )
+
+
+def cpu_seconds(root: int) -> float:
+    """user + system CPU of process `root` and its children (gunicorn's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command: state, ppid, ..., utime (11), stime (12) counted from the state field.
+        if int(entry) == root or int(fields[1]) == root:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def free_port() -> int:
@@ -74,7 +104,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_env(database_url: str, redis_url: str = "") -> dict[str, str]:
+def bench_env(database_url: str, redis_url: str = "", sessions: str = "") -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url,
@@ -86,11 +116,16 @@ def bench_env(database_url: str, redis_url: str = "") -> dict[str, str]:
         ALLOWED_HOSTS=HOST,
         LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="portal.settings",
+        # Behind one reverse proxy: the client address is the last X-Forwarded-For entry.
+        API_NUM_PROXIES="1",
+        CLIENT_IP_HEADER="HTTP_X_FORWARDED_FOR",
     )
-    env.pop("REDIS_URL", None)  # joins need no cache or channel layer...
+    env.pop("REDIS_URL", None)
     env.pop("SESSION_ENGINE", None)
-    if redis_url:  # ...unless sessions are to be read from it
-        env.update(REDIS_URL=redis_url, SESSION_ENGINE="django.contrib.sessions.backends.cached_db")
+    if redis_url:  # the cache (rate limits, sessions with cached_db) and channel layer, as in production
+        env.update(REDIS_URL=redis_url, CACHE_PREFIX="auditorium-bench")
+    if sessions:
+        env.update(SESSION_ENGINE=f"django.contrib.sessions.backends.{sessions}")
     return env
 
 
@@ -104,16 +139,21 @@ def ensure_database(database_url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def seed(connections: int) -> list[tuple[str, str]]:
-    """The bench tenant, its room, and one signed-in member per connection: [(sessionid, csrf secret)]."""
+def seed(connections: int, series: bool = True) -> list[tuple[str, str]]:
+    """The bench tenant, its room (with a running lecture), and one signed-in member per connection:
+    [(sessionid, csrf secret)]."""
     import django
 
     django.setup()
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.middleware.csrf import _get_new_csrf_string
+    from importlib import import_module
 
-    from meetings.models import Room
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.middleware.csrf import _get_new_csrf_string
+    from django.utils import timezone
+
+    from meetings.models import LectureSeries, Room
+    from meetings.services import schedule_series
     from tenants.models import Membership, Tenant, User
     from tenants.services import create_tenant
 
@@ -130,14 +170,29 @@ def seed(connections: int) -> list[tuple[str, str]]:
             },
         )
     owner, _ = User.objects.get_or_create(username="bench-owner")
-    Room.objects.get_or_create(tenant=tenant, name=ROOM, defaults={"title": "Bench room", "owner": owner})
+    room, _ = Room.objects.get_or_create(
+        tenant=tenant, name=ROOM, defaults={"title": "Bench room", "owner": owner}
+    )
+    LectureSeries.objects.filter(room=room).delete()  # bench data only: a fresh series every run
+    if series:
+        # Daily, started an hour ago and lasting four: open now whatever the time of day.
+        start = timezone.localtime() - timedelta(hours=1)
+        schedule_series(
+            actor=owner,
+            room=room,
+            first_date=start.date() - timedelta(days=14),
+            start_time=start.time().replace(second=0, microsecond=0),
+            duration_minutes=240,
+            weekdays=list(range(7)),
+        )
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
     sessions = []
     for i in range(connections):
         user, _ = User.objects.get_or_create(username=f"bench-{i}", defaults={"display_name": f"Bench {i}"})
         Membership.objects.get_or_create(user=user, tenant=tenant)
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         sessions.append((str(store.session_key), _get_new_csrf_string()))
@@ -145,7 +200,7 @@ def seed(connections: int) -> list[tuple[str, str]]:
 
 
 def start_server(
-    kind: str, port: int, env: dict[str, str], workers: int, threads: int
+    kind: str, port: int, env: dict[str, str], workers: int, threads: int, worker_class: str = "gthread"
 ) -> subprocess.Popen[bytes]:
     bin_dir = Path(sys.executable).parent
     if kind == "gunicorn":
@@ -154,15 +209,13 @@ def start_server(
             "portal.wsgi:application",
             f"--bind={HOST}:{port}",
             f"--workers={workers}",
-            "--worker-class=gthread",
+            f"--worker-class={worker_class}",
             f"--threads={threads}",
             "--keep-alive=30",
             "--backlog=2048",
         ]
     else:
-        # Under ASGI, sync views run in a thread pool whose threads do not reuse persistent connections:
-        # with DB_CONN_MAX_AGE > 0 they pile up until PostgreSQL refuses clients (measured: 94 at once).
-        env = {**env, "DB_CONN_MAX_AGE": "0"}
+        # Connections stay bounded by the settings' psycopg pool (DB_POOL_MAX_SIZE), also under ASGI.
         cmd = [str(bin_dir / "daphne"), "-b", HOST, "-p", str(port), "portal.asgi:application"]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -183,29 +236,39 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) 
     raise SystemExit("server did not become ready")
 
 
-async def read_response(reader: asyncio.StreamReader) -> int:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """The status, and whether the server closes the connection after this response."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = 0
+    closes = False
     for line in head.split(b"\r\n"):
-        if line[:15].lower() == b"content-length:":
+        lowered = line.lower()
+        if lowered[:15] == b"content-length:":
             length = int(line[15:])
+        elif lowered[:11] == b"connection:" and b"close" in lowered:
+            closes = True  # gunicorn's sync workers answer one request per connection
     if length:
         await reader.readexactly(length)
-    return status
+    return status, closes
 
 
-async def worker(port: int, request: bytes, result: Result, stop_at: float, record_from: float) -> None:
+async def worker(
+    port: int, requests: list[bytes], result: Result, stop_at: float, record_from: float
+) -> None:
+    """One connection sending `requests` in turn (one person after another with --users)."""
     reader, writer = await asyncio.open_connection(HOST, port)
+    turn = 0
     try:
         while True:
             started = time.perf_counter()
             if started >= stop_at:
                 break
-            writer.write(request)
+            writer.write(requests[turn % len(requests)])
+            turn += 1
             try:
                 # Bounded: a server that stops answering ends the run instead of hanging it.
-                status = await asyncio.wait_for(read_response(reader), timeout=stop_at + 10 - started)
+                status, closes = await asyncio.wait_for(read_response(reader), timeout=stop_at + 10 - started)
             except TimeoutError:
                 result.errors += 1
                 break
@@ -214,35 +277,50 @@ async def worker(port: int, request: bytes, result: Result, stop_at: float, reco
                 writer.close()
                 reader, writer = await asyncio.open_connection(HOST, port)
                 continue
+            result.answered += 1
             if started >= record_from:
                 result.statuses[status] = result.statuses.get(status, 0) + 1
                 if status == 200:
                     result.latencies.append(time.perf_counter() - started)
                 else:
                     result.errors += 1
+            if closes:  # a new connection, as a client would open (its cost is part of the latency)
+                writer.close()
+                reader, writer = await asyncio.open_connection(HOST, port)
     finally:
         writer.close()
 
 
-async def drive(name: str, port: int, requests: list[bytes], duration: float, warmup: float) -> Result:
+async def drive(
+    name: str, port: int, requests: list[list[bytes]], duration: float, warmup: float, server: int = 0
+) -> Result:
     result = Result(name)
+    cpu_before = cpu_seconds(server) if server else 0.0
     now = time.perf_counter()
     record_from, stop_at = now + warmup, now + warmup + duration
     await asyncio.gather(*(worker(port, req, result, stop_at, record_from) for req in requests))
     result.elapsed = duration
+    result.server_cpu = cpu_seconds(server) - cpu_before if server else 0.0
     return result
 
 
-def join_request(session: str, csrf: str) -> bytes:
+def client(i: int) -> str:
+    """Connection i's client address, as the reverse proxy would pass it on."""
+    return f"X-Forwarded-For: 10.77.{i // 250}.{i % 250 + 1}\r\n"
+
+
+def join_request(session: str, csrf: str, i: int) -> bytes:
     return (
-        f"POST /api/v1/rooms/{ROOM}/join/ HTTP/1.1\r\nHost: {HOST}\r\n"
+        f"POST /api/v1/rooms/{ROOM}/join/ HTTP/1.1\r\nHost: {HOST}\r\n{client(i)}"
         f"Cookie: sessionid={session}; csrftoken={csrf}\r\nX-CSRFToken: {csrf}\r\n"
         "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
     ).encode()
 
 
-def page_request(session: str) -> bytes:
-    return f"GET /bench/r/{ROOM}/ HTTP/1.1\r\nHost: {HOST}\r\nCookie: sessionid={session}\r\n\r\n".encode()
+def page_request(session: str, i: int) -> bytes:
+    return (
+        f"GET /bench/r/{ROOM}/ HTTP/1.1\r\nHost: {HOST}\r\n{client(i)}Cookie: sessionid={session}\r\n\r\n"
+    ).encode()
 
 
 def minting_rates(seconds: float = 2.0) -> list[str]:
@@ -310,12 +388,26 @@ def main() -> None:
     parser.add_argument("--server", choices=["gunicorn", "daphne"], default="gunicorn")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--worker-class", choices=["gthread", "sync"], default="gthread")
     parser.add_argument("--page", action="store_true", help="also measure the HTML join page")
+    parser.add_argument("--no-series", action="store_true", help="a room without lecture series")
     parser.add_argument(
-        "--cached-sessions",
-        metavar="REDIS_URL",
+        "--users",
+        type=int,
+        default=0,
+        help="distinct signed-in people, taken in turn (default: one per connection); a Monday 10:15 burst "
+        "is mostly first joins, which the per-process user copies do not help",
+    )
+    parser.add_argument(
+        "--sessions",
+        choices=["db", "cached_db", "cache"],
         default="",
-        help="read sessions through Redis (SESSION_ENGINE=cached_db), e.g. redis://127.0.0.1:6379/2",
+        help="SESSION_ENGINE (default: the settings' own default)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8"),
+        help="the cache and rate limits, as in production ('' for the in-process cache)",
     )
     parser.add_argument(
         "--database-url",
@@ -328,37 +420,58 @@ def main() -> None:
         raise SystemExit("the benchmark only talks to 127.0.0.1")
 
     sys.path.insert(0, str(ROOT))
-    if args.cached_sessions and not args.cached_sessions.startswith("redis://127.0.0.1"):
+    if args.redis_url and not args.redis_url.startswith("redis://127.0.0.1"):
         raise SystemExit("the benchmark only talks to 127.0.0.1")
-    env = bench_env(args.database_url, args.cached_sessions)
+    env = bench_env(args.database_url, args.redis_url, args.sessions)
     os.environ.update(env)  # this process seeds through the ORM with the same settings as the server
     ensure_database(args.database_url)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
-    sessions = seed(connections)
+    sessions = seed(max(connections, args.users), series=not args.no_series)
 
     # SIGTERM (e.g. from `timeout`) must still stop the server this script started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     port = free_port()
-    proc = start_server(args.server, port, env, args.workers, args.threads)
+    proc = start_server(args.server, port, env, args.workers, args.threads, args.worker_class)
     try:
         wait_ready(port, proc)
-        bare = [f"GET /bench/bare HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()] * connections
-        joins = [join_request(s, c) for s, c in sessions]
+        bare = [[f"GET /bench/bare HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()]] * connections
+        # Connection i joins as people i, i + connections, i + 2 * connections, ... in turn.
+        joins = [[join_request(s, c, i) for s, c in sessions[i::connections]] for i in range(connections)]
+        from django.conf import settings
+
         print(
             f"server {args.server}"
-            + (f" ({args.workers} workers x {args.threads} threads)" if args.server == "gunicorn" else "")
-            + f", {connections} connections, {duration:.0f} s per scenario, {os.cpu_count()} CPUs"
-            + (", sessions via Redis" if args.cached_sessions else "")
+            + (
+                f" ({args.workers} {args.worker_class} workers"
+                + (f" x {args.threads} threads)" if args.worker_class == "gthread" else ")")
+                if args.server == "gunicorn"
+                else ""
+            )
+            + f", {connections} connections, {len(sessions)} people"
+            + f", {duration:.0f} s per scenario, {os.cpu_count()} CPUs"
+            + f", sessions {settings.SESSION_ENGINE.rsplit('.', 1)[-1]}"
+            + (", cache Redis" if args.redis_url else ", cache in process")
+            + (", room without series" if args.no_series else ", room with a running lecture")
             + f", load average before {os.getloadavg()[0]:.1f}"
         )
-        results = [asyncio.run(drive("bare", port, bare, duration, args.warmup))]
-        results.append(asyncio.run(drive("join", port, joins, duration, args.warmup)))
+        results = [asyncio.run(drive("bare", port, bare, duration, args.warmup, proc.pid))]
+        results.append(asyncio.run(drive("join", port, joins, duration, args.warmup, proc.pid)))
         if args.page:
             results.append(
                 asyncio.run(
-                    drive("page", port, [page_request(s) for s, _ in sessions], duration, args.warmup)
+                    drive(
+                        "page",
+                        port,
+                        [
+                            [page_request(s, i) for s, _ in sessions[i::connections]]
+                            for i in range(connections)
+                        ],
+                        duration,
+                        args.warmup,
+                        proc.pid,
+                    )
                 )
             )
     finally:
@@ -371,9 +484,11 @@ def main() -> None:
         print(result.line())
     base, join = results[0], results[1]
     if base.rate:
-        print(f"ratio  join/bare {join.rate / base.rate:6.1%}")
+        cpu = join.cpu_ms / base.cpu_ms
+        print(f"ratio  join/bare {join.rate / base.rate:6.1%}   server CPU join/bare {cpu:5.1f}x")
     for line in minting_rates():
         print(line)
+    print(f"load average after {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

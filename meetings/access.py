@@ -215,9 +215,19 @@ def _hydrate(model: type[Model], fields: list[Field[Any, Any]], values: tuple[An
     return model.from_db(connection.alias, [f.attname for f in fields], converted)
 
 
-def rooms_named(name: str, user: Any, tenant: Tenant | None = None) -> list[Room]:
+def rooms_named(
+    name: str, user: Any, tenant: Tenant | None = None, tokens: dict[str, Any] | None = None
+) -> list[Room]:
     """Rooms called `name` (in `tenant`, or in any active tenant) with their tenant and deployment loaded
-    and the viewer annotations of annotate_viewer() set. One query."""
+    and the viewer annotations of annotate_viewer() set. Served from process memory while the rows are
+    unchanged (meetings/joincache.py): no query on a join's hot path."""
+    from meetings import joincache
+
+    return joincache.rooms_named(name, user, tenant, tokens)
+
+
+def rooms_named_from_db(name: str, user: Any, tenant: Tenant | None = None) -> list[Room]:
+    """rooms_named() from the database. One query."""
     sql, room_fields, tenant_fields, dep_fields = _join_sql()
     user_id = user.pk if getattr(user, "is_authenticated", False) else None
     params: list[Any] = [user_id, user_id, user_id, False, name, True]

@@ -141,7 +141,7 @@ def _touch(room: Room, now: datetime) -> None:
     Room.objects.filter(pk=room.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY)
     ).update(last_used_at=now)
-    room.last_used_at = now
+    room.last_used_at = now  # RoomQuerySet.update() told the processes' copies of the room
 
 
 def join_room(

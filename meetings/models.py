@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -23,6 +24,15 @@ room_name_validator = RegexValidator(
 class RoomQuerySet(models.QuerySet["Room"]):
     def of_tenant(self, tenant: Tenant) -> RoomQuerySet:
         return self.filter(tenant=tenant)
+
+    def update(self, **kwargs: Any) -> int:
+        """Bulk updates skip post_save: tell the per-process room caches (meetings/joincache.py)."""
+        from tenants import hotcache
+
+        names = set(self.values_list("name", flat=True))
+        count = super().update(**kwargs)
+        hotcache.changed(*(hotcache.room_key(name) for name in sorted(names)))
+        return count
 
     def active(self) -> RoomQuerySet:
         return self.filter(archived=False)
@@ -67,6 +77,9 @@ class Room(models.Model):
     class Meta:
         ordering = ["title"]
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="room_name_unique_per_tenant")]
+        # The join API and the join cache look rooms up by name across tenants; the unique index above
+        # starts with the tenant and cannot serve that.
+        indexes = [models.Index(fields=["name"], name="room_name_idx")]
 
     def __str__(self) -> str:
         return self.title

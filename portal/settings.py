@@ -85,12 +85,26 @@ TEMPLATES = [
 # Database: PostgreSQL from DATABASE_URL, or an embedded SQLite file for trying it out.
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
+    # Connections per server process are bounded by a psycopg pool (DB_POOL_MAX_SIZE, default 8): under
+    # Daphne every request runs its sync view in a new thread, and persistent per-thread connections
+    # (CONN_MAX_AGE > 0) piled up until PostgreSQL refused clients (94 from one process in the benchmark).
+    # The pool hands a connection back at the end of each request, whatever the server. DB_POOL_MAX_SIZE=0
+    # switches it off (e.g. behind PgBouncer); then DB_CONN_MAX_AGE applies (default 0: one per request).
+    # No health-check query per request (it cost a SELECT 1 on every join); DB_HEALTH_CHECKS=1 turns it on.
+    DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 8)
     DATABASES = {
-        # Daphne runs sync views in a thread pool; persistent connections per thread suit that model.
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+            DATABASE_URL,
+            conn_max_age=0 if DB_POOL_MAX_SIZE else env_int("DB_CONN_MAX_AGE", 0),
+            conn_health_checks=env_bool("DB_HEALTH_CHECKS", False),
         )
     }
+    if DB_POOL_MAX_SIZE:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(env_int("DB_POOL_MIN_SIZE", 1), DB_POOL_MAX_SIZE),
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env_int("DB_POOL_TIMEOUT", 10),  # seconds a request waits for a free connection
+        }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -109,7 +123,8 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, reusing one redis client per pool, plus a one-round-trip counter for rate limits.
+            "BACKEND": "portal.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_PREFIX", "auditorium"),
         }
@@ -120,8 +135,11 @@ else:
 
 AUTH_USER_MODEL = "tenants.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend with the per-request user lookup served from process memory (tenants/hotcache.py).
+    "tenants.hotcache.CachedModelBackend",
     "tenants.identity.SamlIdentityBackend",
+    # Sessions signed in before the cached backend existed name this one; they stay valid.
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "/saml2/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -272,4 +290,9 @@ CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
 BENCH_VIEWS = env_bool("BENCH_VIEWS", DEBUG)
 # Sessions: "django.contrib.sessions.backends.cached_db" reads them from the cache (Redis) and saves a
 # database round trip on every signed-in request, joins included.
-SESSION_ENGINE = env_str("SESSION_ENGINE", "django.contrib.sessions.backends.db")
+# With Redis the default is cached_db: sessions (SAML session data included) stay in the database and are read
+# from Redis, one round trip instead of a query on every signed-in request.
+SESSION_ENGINE = env_str(
+    "SESSION_ENGINE",
+    "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db",
+)

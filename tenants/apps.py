@@ -7,3 +7,8 @@ from django.utils.translation import gettext_lazy as _
 class TenantsConfig(AppConfig):
     name = "tenants"
     verbose_name = _("Institutions")
+
+    def ready(self) -> None:
+        from tenants import hotcache
+
+        hotcache.connect()

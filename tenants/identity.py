@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from djangosaml2.backends import Saml2Backend
 
 from tenants import services
+from tenants.hotcache import CachedUserMixin
 from tenants.models import ExternalIdentity, HomeOrganization, Membership, Tenant, User
 
 logger = logging.getLogger(__name__)
@@ -303,8 +304,10 @@ def _record_saml_sign_in(identity: Identity) -> tuple[User, Membership]:
     return user, membership
 
 
-class SamlIdentityBackend(Saml2Backend):
-    """Authenticates the person a verified SAML response names (djangosaml2 calls this after pysaml2)."""
+class SamlIdentityBackend(CachedUserMixin, Saml2Backend):
+    """Authenticates the person a verified SAML response names (djangosaml2 calls this after pysaml2).
+
+    Its per-request user lookup is served from memory while the row is unchanged (tenants/hotcache.py)."""
 
     def authenticate(
         self,

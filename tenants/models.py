@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -149,6 +150,17 @@ class JitsiDeployment(models.Model):
         return self.tenant_path or self.xmpp_domain
 
 
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def update(self, **kwargs: Any) -> int:
+        """Bulk updates skip post_save: tell the per-process caches of these users (tenants/hotcache.py)."""
+        from tenants import hotcache
+
+        user_ids = set(self.values_list("user_id", flat=True))
+        count = super().update(**kwargs)
+        hotcache.changed(*(hotcache.user_key(pk) for pk in sorted(user_ids)))
+        return count
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         ADMIN = "admin", _("Administrator")
@@ -166,6 +178,8 @@ class Membership(models.Model):
     is_blocked = models.BooleanField(_("blocked"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -20,11 +20,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from meetings import joincache
 from meetings.access import may_look_up, rooms_named
 from meetings.joining import JoinTicket, join_room
 from meetings.models import Room
 from tenants.api.errors import ErrorSerializer, error_response
 from tenants.api.permissions import token_scope
+from tenants.api.throttling import AddressRateThrottle, TokenRateThrottle
 from tenants.models import ApiToken
 
 
@@ -63,8 +65,24 @@ def _pick(rooms: list[Room]) -> Room | None:
     return own[0] if len(own) == 1 else None
 
 
+class JoinAddressThrottle(AddressRateThrottle):
+    """The per-address limit, reading the room's cache tokens (meetings/joincache.py) in the same Redis
+    round trip: a join then costs three (session, user, this)."""
+
+    def also_get(self, request: Request, view: Any) -> tuple[str, ...]:
+        name = view.kwargs.get("room")
+        return joincache.token_keys(name) if isinstance(name, str) else ()
+
+    def prefetched(self, request: Request, found: dict[str, Any]) -> None:
+        request.hot_tokens = found  # type: ignore[attr-defined]
+
+
 class JoinRoomView(APIView):
     permission_classes = [IsAuthenticated, token_scope(ApiToken.Scope.JOIN)]
+    throttle_classes = [
+        JoinAddressThrottle,
+        TokenRateThrottle,
+    ]  # the API's defaults, one of them reading ahead
     # JSON only: skips content negotiation with the browsable renderer on this hot path.
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
@@ -83,7 +101,10 @@ class JoinRoomView(APIView):
         access_code = _access_code(request.data)  # by hand: a serializer per join costs more than the token
         # On a tenant's own host name only its rooms count.
         host_tenant = getattr(request._request, "host_tenant", None)
-        rooms = [r for r in rooms_named(room, request.user, host_tenant) if may_look_up(r, request.user)]
+        tokens = getattr(request, "hot_tokens", None)  # read by JoinAddressThrottle
+        rooms = [
+            r for r in rooms_named(room, request.user, host_tenant, tokens) if may_look_up(r, request.user)
+        ]
         if not rooms:
             return error_response(
                 status=status.HTTP_404_NOT_FOUND, code="not_found", message=_("No such room.")
