@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('meetings', '0003_series_and_feeds'),
+        ('meetings', '0004_live_counts'),
         ('tenants', '0005_admin_entitlement'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
