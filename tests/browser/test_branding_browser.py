@@ -8,10 +8,13 @@ import os
 import pytest
 from PIL import Image
 
+from meetings.models import Room
 from tenants.models import Branding
 from tests.browser_support import ARTIFACTS
 from tests.browser_support import CHROMIUM_ARGS as ARGS
+from tests.factories import RoomFactory
 
+PRIMARY = "getComputedStyle(document.documentElement).getPropertyValue('--primary')"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -23,6 +26,7 @@ def test_admin_brands_the_portal(live_server, client, admin_user, tenant, chromi
     buffer = io.BytesIO()
     Image.new("RGB", (120, 40), "#8a1538").save(buffer, "PNG")
     logo.write_bytes(buffer.getvalue())
+    room = RoomFactory(tenant=tenant, owner=admin_user, title="Open lecture", access=Room.Access.LINK)
     client.force_login(admin_user)
     session = client.cookies["sessionid"].value
     base = live_server.url.replace("127.0.0.1", "localhost")
@@ -55,6 +59,15 @@ def test_admin_brands_the_portal(live_server, client, admin_user, tenant, chromi
             assert visitor.locator("[data-testid=tenant-logo]").evaluate("img => img.naturalWidth") == 120
             assert visitor.locator("[data-testid=welcome] strong").inner_text() == "lecture halls"
             visitor.screenshot(path=str(ARTIFACTS / "branded-home.png"), full_page=True)
+            # The room's join page (a guest is asked for a name: the portal's lobby) carries the branding too.
+            visitor.goto(f"{base}/uzh/r/{room.name}/")
+            assert visitor.locator("input[name=display_name]").count() == 1
+            primary = visitor.evaluate(
+                "getComputedStyle(document.documentElement).getPropertyValue('--primary')"
+            )
+            assert primary.strip() == "#8a1538"
+            assert visitor.locator("[data-testid=tenant-logo]").is_visible()
+            visitor.screenshot(path=str(ARTIFACTS / "branded-join.png"), full_page=True)
             browser.close()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
