@@ -12,6 +12,9 @@ from portal.env import env_str
 from tenants import services
 from tenants.models import Membership, Tenant
 
+DEV_APP_SECRET = "demo-app-secret-change-me-at-least-32-bytes"  # noqa: S105 - development default
+DEV_EVENT_SECRET = "demo-event-secret-change-me-at-least-32-bytes"  # noqa: S105 - development default
+
 
 class Command(BaseCommand):
     help = "Create the demo tenant with its Jitsi deployment from JITSI_* variables (development only)."
@@ -36,8 +39,10 @@ class Command(BaseCommand):
                     "app_id": env_str("JITSI_APP_ID", "auditorium-demo"),
                     "audience": env_str("JITSI_AUDIENCE", "jitsi"),
                     "algorithm": env_str("JITSI_ALGORITHM", "HS256"),
-                    "app_secret": env_str("JITSI_APP_SECRET", "demo-app-secret-change-me"),
-                    "event_secret": env_str("JITSI_EVENT_SECRET", "demo-event-secret-change-me"),
+                    "app_secret": env_str("JITSI_APP_SECRET", "demo-app-secret-change-me-at-least-32-bytes"),
+                    "event_secret": env_str(
+                        "JITSI_EVENT_SECRET", "demo-event-secret-change-me-at-least-32-bytes"
+                    ),
                 },
             )
             self.stdout.write(self.style.SUCCESS("seeded tenant demo"))
