@@ -35,12 +35,14 @@ def tenant_page(
     allows: Callable[[Membership], bool] | None = None,
     title: str | Promise = "",
     message: str | Promise = "",
+    operators: bool = False,
 ) -> Callable[[View], View]:
     """Guard a page of request.tenant (set by TenantMiddleware).
 
     Signed-out people are sent to sign in; people who are not (or no longer) members get 404, so another
     institution learns nothing, not even that the page exists; members whom `allows` refuses get a 403 page
-    saying `title` and `message` (`%(tenant)s` is the institution's name). Operators (superusers) pass."""
+    saying `title` and `message` (`%(tenant)s` is the institution's name). With `operators`, superusers pass
+    without a membership (request.membership is then None): only pages written for that may say so."""
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
@@ -51,7 +53,7 @@ def tenant_page(
                 return redirect_to_login(request.get_full_path())
             tenant = request.tenant  # type: ignore[attr-defined]
             membership = membership_of(request.user, tenant)
-            if not request.user.is_superuser:
+            if not (operators and request.user.is_superuser):
                 if membership is None:
                     raise Http404(_("There is no such page."))
                 if allows is not None and not allows(membership):
@@ -74,4 +76,5 @@ admin_required = tenant_page(
     allows=lambda m: m.is_admin,
     title=gettext_lazy("For administrators only"),
     message=gettext_lazy("Only administrators of %(tenant)s can change this."),
+    operators=True,
 )

@@ -193,3 +193,14 @@ def test_outsider_cannot_rotate_anything(client, outsider, tenant):
     assert client.post("/uzh/manage/deployment/", {"rotate": "signing_key"}).status_code == 404
     tenant.deployment.refresh_from_db()
     assert tenant.deployment.event_secret == before
+
+
+def test_operators_pass_only_the_console_not_member_pages(client, tenant):
+    """A superuser without a membership administers the tenant, but has no member pages there (no tokens,
+    no rooms): those act as a member and would have none to act as."""
+    operator = UserFactory(username="operator2", is_superuser=True, is_staff=True)
+    client.force_login(operator)
+    assert client.get("/uzh/manage/").status_code == 200
+    assert client.get("/uzh/settings/tokens/").status_code == 404
+    assert client.get("/uzh/rooms/").status_code == 404
+    assert client.get("/uzh/lectures/").status_code == 404
