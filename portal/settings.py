@@ -275,6 +275,9 @@ LOGGING = {
 # Joining meetings (meetings/joining.py, tenants/keys.py, meetings/anonymous.py).
 # Join tokens live until the meeting's end plus a grace period, and never longer than JOIN_TOKEN_MAX_SECONDS.
 JOIN_TOKEN_GRACE_SECONDS = env_int("JOIN_TOKEN_GRACE_SECONDS", 15 * 60)
+# The join API's one-round-trip path for signed-in browsers (meetings/api/quick_join.py); 0 sends every join
+# through DRF (same answers, about twice the CPU).
+JOIN_QUICK_PATH = env_bool("JOIN_QUICK_PATH", True)
 JOIN_TOKEN_MAX_SECONDS = env_int("JOIN_TOKEN_MAX_SECONDS", 4 * 3600)
 # A retired RS256 key stays served this long; it must exceed JOIN_TOKEN_MAX_SECONDS.
 SIGNING_KEY_GRACE_SECONDS = env_int("SIGNING_KEY_GRACE_SECONDS", 24 * 3600)

@@ -153,16 +153,18 @@ def _load_user(user_id: Any) -> UserEntry | None:
     return UserEntry(user=user, member_of=member_of)
 
 
-def user_entry(user_id: Any) -> UserEntry | None:
-    key = user_key(user_id)
-    tokens = (read_generations([key])[key],)
-    return _users.get(user_id, tokens, lambda: _load_user(user_id))
+def user_entry(user_id: Any, generation: str | None = None) -> UserEntry | None:
+    """`generation`: the user's token, when the caller read it ahead in a round trip of its own."""
+    if generation is None:
+        key = user_key(user_id)
+        generation = read_generations([key])[key]
+    return _users.get(user_id, (generation,), lambda: _load_user(user_id))
 
 
-def cached_user(user_id: Any) -> Any:
+def cached_user(user_id: Any, generation: str | None = None) -> Any:
     """A private copy of the user row, with the entry it came from (for member_of) attached."""
     try:
-        entry = user_entry(int(user_id))
+        entry = user_entry(int(user_id), generation)
     except (TypeError, ValueError):
         return None
     if entry is None:
@@ -184,8 +186,8 @@ class CachedUserMixin:
     Django still checks `is_active` (user_can_authenticate) and the session's password hash on every
     request; only the row comes from memory while its generation is unchanged."""
 
-    def get_user(self, user_id: Any) -> Any:
-        user = cached_user(user_id)
+    def get_user(self, user_id: Any, generation: str | None = None) -> Any:
+        user = cached_user(user_id, generation)
         if user is None:
             return None
         return user if self.user_can_authenticate(user) else None  # type: ignore[attr-defined]

@@ -74,8 +74,38 @@ def _fresh_cache():
     """The cache (Redis in make test) outlives a test's database rows; start every test without entries."""
     from django.core.cache import cache
 
+    from tenants import session_ahead
+
     cache.clear()
+    session_ahead.forget_all()
     yield
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """`with redis_round_trips() as trips:` -> trips == [round trips to Redis made inside the block]
+    (a pipeline is one; counted where redis-py sends a packed command)."""
+    import contextlib
+
+    from redis.connection import AbstractConnection
+
+    counter = [0]
+    original = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        counter[0] += 1
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+
+    @contextlib.contextmanager
+    def measure():
+        found: list[int] = []
+        start = counter[0]
+        yield found
+        found.append(counter[0] - start)
+
+    return measure
 
 
 def warm_request_caches(tenant) -> None:

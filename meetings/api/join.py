@@ -22,8 +22,8 @@ from rest_framework.views import APIView
 
 from meetings import joincache
 from meetings.access import may_look_up, rooms_named
+from meetings.api import quick_join
 from meetings.joining import JoinTicket, join_room
-from meetings.models import Room
 from tenants.api.errors import ErrorSerializer, error_response
 from tenants.api.permissions import token_scope
 from tenants.api.throttling import AddressRateThrottle, TokenRateThrottle
@@ -57,17 +57,18 @@ def _access_code(data: Any) -> str | None:
     return code.strip() or None
 
 
-def _pick(rooms: list[Room]) -> Room | None:
-    """Prefer the room of one's own tenant when link rooms of other tenants share its name."""
-    if len(rooms) == 1:
-        return rooms[0]
-    own = [r for r in rooms if getattr(r, "viewer_is_member", False)]
-    return own[0] if len(own) == 1 else None
-
-
 class JoinAddressThrottle(AddressRateThrottle):
     """The per-address limit, reading the room's cache tokens (meetings/joincache.py) in the same Redis
-    round trip: a join then costs three (session, user, this)."""
+    round trip; or taking the hit the quick path already counted (meetings/api/quick_join.py)."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        ahead = getattr(request._request, "join_prefetched", None)
+        if not isinstance(ahead, quick_join.Prefetched) or self.rate is None:
+            return super().allow_request(request, view)
+        self.retry_after = ahead.retry_after
+        self.prefetched(request, ahead.found)
+        limit, _duration = self.parse_rate(self.rate)
+        return limit is None or ahead.count <= limit
 
     def also_get(self, request: Request, view: Any) -> tuple[str, ...]:
         name = view.kwargs.get("room")
@@ -86,6 +87,10 @@ class JoinRoomView(APIView):
     # JSON only: skips content negotiation with the browsable renderer on this hot path.
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        quick = quick_join.answer(request, str(kwargs.get("room", "")), JoinAddressThrottle())
+        return quick if quick is not None else super().dispatch(request, *args, **kwargs)
 
     @extend_schema(
         request=JoinRequestSerializer,
@@ -109,7 +114,7 @@ class JoinRoomView(APIView):
             return error_response(
                 status=status.HTTP_404_NOT_FOUND, code="not_found", message=_("No such room.")
             )
-        chosen = _pick(rooms)
+        chosen = quick_join.pick(rooms)
         if chosen is None:
             return error_response(
                 status=status.HTTP_409_CONFLICT,

@@ -14,6 +14,13 @@ from tests.factories import MembershipFactory, RoomFactory, TenantFactory
 from tests.meetings.join_helpers import verify_for_room, with_code
 
 
+@pytest.fixture(autouse=True, params=[True, False], ids=["quick", "drf"])
+def _both_paths(request, settings):
+    """Every case through the one-round-trip path (meetings/api/quick_join.py) and through DRF alone: the
+    answers must not differ."""
+    settings.JOIN_QUICK_PATH = request.param
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashers(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -99,6 +106,9 @@ BAD_BODIES = [
     '{"access_code": {"a": 1}}',
     "not json",
     "[1, 2]",
+    '{"access_code": NaN}',
+    '{"other": Infinity}',
+    b'{"access_code": "\xff"}',
 ]
 
 

@@ -243,16 +243,31 @@ def test_the_window_memo_turns_at_the_lecture_boundaries(room, host, member):
     assert isinstance(attempt(opens - timedelta(minutes=1)), Refusal)
 
 
-def test_the_room_tokens_come_with_the_rate_limit_round_trip(room, member, monkeypatch):
-    """Three Redis round trips per warm join: the session, the user's token, and the rate limit's pipeline
-    that also reads the room's tokens (so read_generations runs for the user only)."""
+def test_a_warm_join_is_one_redis_round_trip(room, member, redis_round_trips):
+    """The session, the user's token and the room's tokens come with the rate limit's pipeline
+    (meetings/api/quick_join.py); a session new to this process costs one more, for the user's token."""
+    client = signed_in(member)
+    with redis_round_trips() as first:
+        assert join(client).status_code == 200
+    warm(client)
+    with redis_round_trips() as trips:
+        assert join(client).status_code == 200
+    assert trips == [1] and first[0] >= 2
+
+
+def test_through_drf_the_room_tokens_still_come_with_the_rate_limit(
+    room, member, settings, monkeypatch, redis_round_trips
+):
+    """JOIN_QUICK_PATH=0: three round trips (session, user's token, rate limit with the room's tokens)."""
+    settings.JOIN_QUICK_PATH = False
     client = signed_in(member)
     warm(client)
     calls: list[list[str]] = []
     original = hotcache.read_generations
     monkeypatch.setattr(hotcache, "read_generations", lambda keys: calls.append(keys) or original(keys))
-    assert join(client).status_code == 200
-    assert calls == [[hotcache.user_key(member.pk)]]
+    with redis_round_trips() as trips:
+        assert join(client).status_code == 200
+    assert calls == [[hotcache.user_key(member.pk)]] and trips == [3]
 
 
 def test_a_persons_first_join_in_a_process_loads_them_in_one_query(
