@@ -12,9 +12,10 @@ postgres://postgres@127.0.0.1:5432/auditorium_bench), migrates it, seeds a tenan
 one signed-in member per connection, starts the server itself on a free port on 127.0.0.1 and stops it
 at the end. The room has a lecture series whose lecture is running (the issue's Monday 10:15 case: the join
 window is computed on every join); --no-series measures a plain room. The server runs as in production:
-cache and API rate limits in Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/8), one client
-address per connection passed in X-Forwarded-For through one trusted proxy (so the per-address limits
-count per person, as behind the reverse proxy). Scenarios, measured in the same run one after the other:
+cache and API rate limits in Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/8), client
+addresses passed in X-Forwarded-For through one trusted proxy (so the per-address limits count per person,
+as behind the reverse proxy; 50 addresses per connection, taken in turn, and every scenario starts with
+empty rate windows). Scenarios, measured in the same run one after the other:
 
 - bare:  GET /bench/bare, a view with the full middleware stack and no database (BENCH_VIEWS=1);
 - join:  POST /api/v1/rooms/<room>/join/ with session auth and CSRF: access check and an HS256 token;
@@ -304,9 +305,35 @@ async def drive(
     return result
 
 
+def reset_rate_limits(redis_url: str) -> None:
+    """Each scenario starts with empty per-address windows (runs a few seconds apart would otherwise add up
+    to the API's per-minute limit and measure 429s)."""
+    if not redis_url:
+        return
+    import redis
+
+    r = redis.Redis.from_url(redis_url)
+    for key in r.scan_iter(match="*rate_address_*", count=1000):
+        r.delete(key)
+    r.close()
+
+
 def client(i: int) -> str:
     """Connection i's client address, as the reverse proxy would pass it on."""
     return f"X-Forwarded-For: 10.77.{i // 250}.{i % 250 + 1}\r\n"
+
+
+ADDRESSES_PER_CONNECTION = 50
+
+
+def join_turns(people: list[tuple[str, str]], i: int, connections: int) -> list[bytes]:
+    """Connection i's requests in turn: its people, each turn from another client address (a Monday burst
+    comes from thousands of addresses; 64 busy ones would meet the per-address limit of the API)."""
+    turns = max(len(people), ADDRESSES_PER_CONNECTION)
+    return [
+        join_request(*people[t % len(people)], i + (t % ADDRESSES_PER_CONNECTION) * connections)
+        for t in range(turns)
+    ]
 
 
 def join_request(session: str, csrf: str, i: int) -> bytes:
@@ -390,6 +417,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--worker-class", choices=["gthread", "sync"], default="gthread")
     parser.add_argument("--page", action="store_true", help="also measure the HTML join page")
+    parser.add_argument(
+        "--only-join", action="store_true", help="skip the bare view (e.g. to profile the server meanwhile)"
+    )
     parser.add_argument("--no-series", action="store_true", help="a room without lecture series")
     parser.add_argument(
         "--users",
@@ -438,7 +468,7 @@ def main() -> None:
         wait_ready(port, proc)
         bare = [[f"GET /bench/bare HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()]] * connections
         # Connection i joins as people i, i + connections, i + 2 * connections, ... in turn.
-        joins = [[join_request(s, c, i) for s, c in sessions[i::connections]] for i in range(connections)]
+        joins = [join_turns(sessions[i::connections], i, connections) for i in range(connections)]
         from django.conf import settings
 
         print(
@@ -456,9 +486,14 @@ def main() -> None:
             + (", room without series" if args.no_series else ", room with a running lecture")
             + f", load average before {os.getloadavg()[0]:.1f}"
         )
-        results = [asyncio.run(drive("bare", port, bare, duration, args.warmup, proc.pid))]
+        results = []
+        if not args.only_join:
+            reset_rate_limits(args.redis_url)
+            results.append(asyncio.run(drive("bare", port, bare, duration, args.warmup, proc.pid)))
+        reset_rate_limits(args.redis_url)
         results.append(asyncio.run(drive("join", port, joins, duration, args.warmup, proc.pid)))
         if args.page:
+            reset_rate_limits(args.redis_url)
             results.append(
                 asyncio.run(
                     drive(
@@ -482,8 +517,8 @@ def main() -> None:
             proc.kill()
     for result in results:
         print(result.line())
-    base, join = results[0], results[1]
-    if base.rate:
+    base, join = results[0], results[-1 if args.only_join else 1]
+    if base.rate and not args.only_join:
         cpu = join.cpu_ms / base.cpu_ms
         print(f"ratio  join/bare {join.rate / base.rate:6.1%}   server CPU join/bare {cpu:5.1f}x")
     for line in minting_rates():

@@ -3,17 +3,19 @@ branding."""
 
 from __future__ import annotations
 
-from importlib.util import find_spec
 from typing import Any
 
-from django.urls import include, path, re_path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from meetings.api import rooms, series, usage
+from meetings.api.join import JoinRoomView
 from tenants.api import branding, errors
 from tenants.api import views as tenant_api
 
 urlpatterns: list[Any] = [
+    # The busiest route first (patterns are tried in order): thousands of joins a minute at 10:15.
+    path("rooms/<slug:room>/join/", JoinRoomView.as_view(), name="api_room_join"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path(
@@ -53,11 +55,6 @@ urlpatterns: list[Any] = [
         name="api_occurrence_restore",
     ),
 ]
-
-# The join endpoint (POST rooms/<room>/join/) lives in meetings/api/urls.py on its own branch; once merged
-# it is mounted here, before the catch-all below.
-if find_spec("meetings.api.urls") is not None:
-    urlpatterns.append(path("", include("meetings.api.urls")))
 
 # Anything else under /api/v1/ answers the JSON 404, not the HTML page.
 urlpatterns.append(re_path(r"^(?P<rest>[\s\S]*)\Z", errors.unknown_endpoint, name="api_unknown"))

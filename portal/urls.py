@@ -12,12 +12,12 @@ from tenants import views as tenant_views
 urlpatterns = [
     path("", tenant_views.landing, name="landing"),
     path("healthz", tenant_views.healthz, name="healthz"),
+    path("api/v1/", include("portal.api_urls")),  # early: the join API is the busiest route
     path("admin/", admin.site.urls),
     path("saml2/", include("tenants.saml_urls")),
     path("dev-idp/", include("tenants.dev_idp.urls")),  # answers 404 unless settings.PORTAL_DEV_IDP
     path("accounts/logout/", tenant_views.logout_view, name="logout"),
     path("jitsi/<slug:deployment>/branding.json", branding_views.jitsi_branding, name="jitsi_branding"),
-    path("api/v1/", include("portal.api_urls")),
     path("", include("meetings.public_urls")),
     path("<slug:tenant>/", include("tenants.urls")),
 ]
