@@ -18,6 +18,8 @@ as behind the reverse proxy; 50 addresses per connection, taken in turn, and eve
 empty rate windows). Scenarios, measured in the same run one after the other:
 
 - bare:  GET /bench/bare, a view with the full middleware stack and no database (BENCH_VIEWS=1);
+- bare-post: the join's own requests (POST, session and CSRF cookies and header, JSON body) to that view,
+  so the ratio to it is the join's own work, not the cost of a signed-in POST through the stack;
 - join:  POST /api/v1/rooms/<room>/join/ with session auth and CSRF: access check and an HS256 token;
 - page:  GET /bench/r/<room>/, the HTML join page that embeds Jitsi (with --page).
 
@@ -75,7 +77,7 @@ class Result:
     def line(self) -> str:
         statuses = dict(sorted(self.statuses.items()))
         return (
-            f"{self.name:<6} {self.rate:9.1f} req/s   p50 {self.pct(0.50):7.2f} ms"
+            f"{self.name:<9} {self.rate:9.1f} req/s   p50 {self.pct(0.50):7.2f} ms"
             f"   p99 {self.pct(0.99):7.2f} ms   server CPU {self.cpu_ms:5.2f} ms/req"
             f"   ok {len(self.latencies)}  errors {self.errors}  statuses {statuses}"
         )
@@ -486,10 +488,17 @@ def main() -> None:
             + (", room without series" if args.no_series else ", room with a running lecture")
             + f", load average before {os.getloadavg()[0]:.1f}"
         )
+        # The same requests as the joins (POST, session and CSRF cookies, X-CSRFToken, JSON body, client
+        # address) to the bare view: what the server stack costs for exactly these requests.
+        bare_post = [
+            [r.replace(f"/api/v1/rooms/{ROOM}/join/".encode(), b"/bench/bare") for r in turns]
+            for turns in joins
+        ]
         results = []
         if not args.only_join:
-            reset_rate_limits(args.redis_url)
-            results.append(asyncio.run(drive("bare", port, bare, duration, args.warmup, proc.pid)))
+            for name, requests in (("bare", bare), ("bare-post", bare_post)):
+                reset_rate_limits(args.redis_url)
+                results.append(asyncio.run(drive(name, port, requests, duration, args.warmup, proc.pid)))
         reset_rate_limits(args.redis_url)
         results.append(asyncio.run(drive("join", port, joins, duration, args.warmup, proc.pid)))
         if args.page:
@@ -517,10 +526,13 @@ def main() -> None:
             proc.kill()
     for result in results:
         print(result.line())
-    base, join = results[0], results[-1 if args.only_join else 1]
-    if base.rate and not args.only_join:
-        cpu = join.cpu_ms / base.cpu_ms
-        print(f"ratio  join/bare {join.rate / base.rate:6.1%}   server CPU join/bare {cpu:5.1f}x")
+    by_name = {r.name: r for r in results}
+    join = by_name["join"]
+    for name in ("bare", "bare-post"):
+        base = by_name.get(name)
+        if base is not None and base.rate:
+            cpu = join.cpu_ms / base.cpu_ms
+            print(f"ratio  join/{name:<9} {join.rate / base.rate:6.1%}   server CPU join/{name} {cpu:5.1f}x")
     for line in minting_rates():
         print(line)
     print(f"load average after {os.getloadavg()[0]:.1f}")

@@ -36,6 +36,7 @@ _CACHE_ENGINES = frozenset(
 _LIMIT = 50_000  # session keys remembered per process (about 6 MB at the limit), then forgotten at once
 _user_of_session: dict[str, Any] = {}
 _lock = threading.Lock()
+_backends: dict[str, Any] = {}
 
 
 def _session(request: HttpRequest) -> Any | None:
@@ -74,7 +75,9 @@ def user(request: HttpRequest, found: dict[str, Any]) -> Any | None:
     session_hash = data.get(HASH_SESSION_KEY)
     if backend_path not in settings.AUTHENTICATION_BACKENDS or not session_hash or SESSION_KEY not in data:
         return None
-    backend = load_backend(backend_path)
+    backend = _backends.get(backend_path)
+    if backend is None:
+        backend = _backends[backend_path] = load_backend(backend_path)  # stateless, as Django's are
     if not isinstance(backend, hotcache.CachedUserMixin):
         return None
     try:
