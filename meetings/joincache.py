@@ -81,6 +81,28 @@ def rooms_named(
     if tokens is None or any(k not in tokens for k in keys):
         tokens = hotcache.read_generations(keys)
     entries = _rooms.get(name, tuple(tokens[k] for k in keys), lambda: _load(name))
+    return rooms_for_viewer(entries, user, tenant)
+
+
+def peek(name: str) -> tuple[RoomEntry, ...] | None:
+    """This process's entries for `name` without checking their tokens (hotcache.LocalCache.peek); keep
+    what is computed from them only if current() then answers the very same tuple."""
+    entry = _rooms.peek(name)
+    return entry.value if entry is not None else None
+
+
+def current(name: str, tokens: dict[str, Any]) -> tuple[RoomEntry, ...] | None:
+    """The entries for `name` if they are young and carry exactly the tokens read in `tokens`."""
+    keys = token_keys(name)
+    entry = _rooms.peek(name)
+    if entry is None or any(k not in tokens for k in keys):
+        return None
+    return entry.value if entry.tokens == tuple(tokens[k] for k in keys) else None
+
+
+def rooms_for_viewer(entries: tuple[RoomEntry, ...], user: Any, tenant: Tenant | None = None) -> list[Room]:
+    """Private copies of the rooms with the viewer annotations set and their series ready for
+    schedule.join_window()."""
     if tenant is not None:
         entries = tuple(e for e in entries if e.room.tenant_id == tenant.pk)
     if not entries:

@@ -134,7 +134,7 @@ def features_for(room: Room, *, moderator: bool) -> dict[str, bool]:
     }
 
 
-def _touch(room: Room, now: datetime) -> None:
+def record_use(room: Room, now: datetime) -> None:
     """Record use (idle anonymous rooms expire by it) without writing on every join."""
     if room.last_used_at is not None and now - room.last_used_at < LAST_USED_EVERY:
         return
@@ -154,11 +154,13 @@ def join_room(
     code_verified: bool = False,
     guest_id: str | None = None,
     moderator: bool = False,
+    record: bool = True,
 ) -> JoinTicket | Refusal:
     """May `user` (or an anonymous guest) enter `room` now? If so, a signed token for it.
 
     `code_verified`: the caller already saw the right access code from this person (kept in the session).
-    `moderator`: grant host rights regardless of accounts (the creator of an anonymous meeting)."""
+    `moderator`: grant host rights regardless of accounts (the creator of an anonymous meeting).
+    `record`: note the room's use (record_use); off for a join computed ahead that may be thrown away."""
     if room.is_anonymous and anonymous.is_expired(room, now):
         return _refusal(Reason.NOT_FOUND)  # on every path: the page, the API, the tenant's join link
     viewer = viewer_of(user, room)
@@ -216,7 +218,8 @@ def join_room(
         features=features_for(room, moderator=is_moderator),
         room_flags={"lobby": room.lobby},
     )
-    _touch(room, now)
+    if record:
+        record_use(room, now)
     return JoinTicket(
         room=room,
         token=token,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from redis.exceptions import NoScriptError, RedisError
 
 # Pools, and a client on top of each, shared by every cache object of this process (by server and options).
 _shared: dict[tuple[str, str], Any] = {}
@@ -67,6 +69,10 @@ class _Client(RedisCacheClient):
         thread of a busy worker); a connection held by one thread needs none of that. Threads of a server
         are few and long-lived (gunicorn's per worker, Daphne's executor), so are these connections."""
         pool_client = self.get_client(write=True)
+        abandoned = getattr(_per_thread, "unread", None)
+        if abandoned is not None:  # a hit_later() whose answer nobody read: that answer must not be
+            _per_thread.unread = None  # taken for the next command's
+            abandoned.disconnect()
         mine = getattr(_per_thread, "clients", None)
         if mine is None:
             mine = _per_thread.clients = {}
@@ -77,15 +83,52 @@ class _Client(RedisCacheClient):
             )
         return client
 
-    def hit(self, key: str, seconds: int, also_get: list[str]) -> tuple[int, int, list[Any]]:
-        client = self.thread_client()
+    def _script(self, client: Any) -> Any:
         script = _hit_scripts.get(id(client.connection_pool))
         if script is None:
             script = _hit_scripts[id(client.connection_pool)] = client.register_script(_HIT)
-        count, ttl, *rest = script(keys=[key, *also_get], args=[seconds], client=client)
+        return script
+
+    def _values(self, reply: list[Any]) -> tuple[int, int, list[Any]]:
+        count, ttl, *rest = reply
         loads = self._serializer.loads  # type: ignore[attr-defined]  # private in django-stubs
         values = [None if v is None else loads(v) for v in (rest[0] if rest else [])]
         return int(count), max(1, int(ttl)), values
+
+    def hit(self, key: str, seconds: int, also_get: list[str]) -> tuple[int, int, list[Any]]:
+        client = self.thread_client()
+        return self._values(self._script(client)(keys=[key, *also_get], args=[seconds], client=client))
+
+    def hit_later(
+        self, key: str, seconds: int, also_get: list[str]
+    ) -> Callable[[], tuple[int, int, list[Any]]]:
+        """hit() in two halves: the command goes out now, its answer is read when the returned function is
+        called (exactly once, always). Any trouble on the fast track (a script Redis does not know yet, a
+        broken connection) ends in an ordinary hit(), which loads the script and reconnects."""
+        client = self.thread_client()
+        script = self._script(client)
+        connection = client.connection
+        if connection is None:
+            return lambda: self.hit(key, seconds, also_get)
+        try:
+            connection.send_command("EVALSHA", script.sha, 1 + len(also_get), key, *also_get, seconds)
+        except (RedisError, OSError):
+            connection.disconnect()
+            return lambda: self.hit(key, seconds, also_get)
+        _per_thread.unread = connection
+
+        def finish() -> tuple[int, int, list[Any]]:
+            _per_thread.unread = None
+            try:
+                reply = connection.read_response()
+            except NoScriptError:  # not run, so not counted: the ordinary call loads and runs it
+                return self.hit(key, seconds, also_get)
+            except (RedisError, OSError):
+                connection.disconnect()  # a reply may still be on its way: never read it as another's
+                return self.hit(key, seconds, also_get)
+            return self._values(reply)
+
+        return finish
 
 
 class RedisCache(DjangoRedisCache):
@@ -103,3 +146,18 @@ class RedisCache(DjangoRedisCache):
         full = [self.make_key(k) for k in also_get]
         count, ttl, values = client.hit(self.make_key(key), seconds, full)
         return count, ttl, {k: v for k, v in zip(also_get, values, strict=True) if v is not None}
+
+    def hit_later(
+        self, key: str, seconds: int, also_get: tuple[str, ...] = ()
+    ) -> Callable[[], tuple[int, int, dict[str, Any]]]:
+        """hit(), sent now and read when the returned function is called: the caller works meanwhile
+        instead of sleeping on the socket (a blocking wait costs a busy server more CPU than the call)."""
+        client = self._cache
+        assert isinstance(client, _Client)
+        finish = client.hit_later(self.make_key(key), seconds, [self.make_key(k) for k in also_get])
+
+        def result() -> tuple[int, int, dict[str, Any]]:
+            count, ttl, values = finish()
+            return count, ttl, {k: v for k, v in zip(also_get, values, strict=True) if v is not None}
+
+        return result

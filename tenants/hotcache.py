@@ -104,6 +104,14 @@ class LocalCache(Generic[T]):
             self._entries[key] = _Entry(tokens, now, value)
         return value
 
+    def peek(self, key: Any) -> _Entry[T] | None:
+        """The entry for `key` if young enough, whatever its tokens: for work done while the tokens are
+        still being read, to be kept only if they then match (`entry.tokens`)."""
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry.loaded_at >= max_age():
+            return None
+        return entry
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
@@ -171,6 +179,17 @@ def cached_user(user_id: Any, generation: str | None = None) -> Any:
         return None
     user = copy.copy(entry.user)  # per request: a view may change attributes of request.user
     user._hot_entry = entry
+    return user
+
+
+def peek_user(user_id: Any) -> Any:
+    """cached_user() without checking the entry's token (LocalCache.peek): None if this process has no
+    young entry. The caller keeps what it computed only if user_entry() later gives the same entry."""
+    entry = _users.peek(user_id)
+    if entry is None or entry.value is None:
+        return None
+    user = copy.copy(entry.value.user)
+    user._hot_entry = entry.value
     return user
 
 

@@ -61,6 +61,12 @@ def keys(request: HttpRequest) -> tuple[str, ...]:
     return tuple(found)
 
 
+def remembered_user(request: HttpRequest) -> Any | None:
+    """The id of the user this session had when this process last saw it (a guess until user() agrees)."""
+    session = _session(request)
+    return _user_of_session.get(session.session_key) if session is not None else None
+
+
 def user(request: HttpRequest, found: dict[str, Any]) -> Any | None:
     """The signed-in user from `found` (the values of keys()), or None when the ordinary path must decide.
 

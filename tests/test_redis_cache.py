@@ -60,3 +60,31 @@ def test_without_redis_windows_follow_the_clock(settings):
     first, left, _found = hit("local-window", 60)
     second, _, found = hit("local-window", 60, ("other", "missing"))
     assert (first, second) == (1, 2) and 1 <= left <= 60 and found == {"other": "value"}
+
+
+def test_a_hit_sent_ahead_is_read_when_asked():
+    _redis()
+    cache.set("ahead-other", {"a": 1})
+    first = cache.hit_later("ahead", 30, ("ahead-other", "ahead-missing"))  # type: ignore[attr-defined]
+    count, left, found = first()
+    assert count == 1 and 1 <= left <= 30 and found == {"ahead-other": {"a": 1}}
+    assert cache.hit_later("ahead", 30)()[0] == 2  # type: ignore[attr-defined]
+
+
+def test_an_answer_nobody_read_is_never_taken_for_the_next_one():
+    _redis()
+    cache.hit_later("abandoned", 30, ("x",))  # type: ignore[attr-defined]  # sent, never read
+    assert hit("abandoned-next", 30) == (
+        1,
+        30,
+        {},
+    )  # not the abandoned reply (which said 1 too, of another key)
+    assert hit("abandoned", 30)[0] == 2  # the abandoned hit did count
+
+
+def test_a_script_redis_forgot_is_loaded_again():
+    _redis()
+    client = cache._cache.thread_client()  # type: ignore[attr-defined]
+    assert cache.hit_later("reloaded", 30)()[0] == 1  # type: ignore[attr-defined]
+    client.script_flush()
+    assert cache.hit_later("reloaded", 30)()[0] == 2  # type: ignore[attr-defined]  # NOSCRIPT: not counted twice

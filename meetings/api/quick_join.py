@@ -30,9 +30,9 @@ from rest_framework.renderers import JSONRenderer
 
 from meetings import joincache
 from meetings.access import may_look_up, rooms_named
-from meetings.joining import JoinTicket, join_room
+from meetings.joining import JoinTicket, Refusal, join_room, record_use
 from meetings.models import Room
-from tenants import session_ahead
+from tenants import hotcache, session_ahead
 
 _renderer = JSONRenderer()
 
@@ -96,28 +96,23 @@ def _access_code(request: HttpRequest) -> tuple[bool, str | None]:
     return True, code.strip() or None
 
 
-def answer(request: HttpRequest, room_name: str, throttle: Any) -> HttpResponse | None:
-    """The join's response, or None to go on to the DRF view (with request.join_prefetched set when the
-    rate limit was counted here). `throttle`: the view's per-address throttle (its key and rate)."""
-    if not _eligible(request):
-        return None
-    usable, access_code = _access_code(request)
-    if not usable or not _csrf_ok(request):
-        return None
-    key = throttle.get_cache_key(request, None)
-    limit, duration = throttle.parse_rate(throttle.rate) if throttle.rate else (None, None)
-    if key is None or limit is None or duration is None:
-        return None
-    count, retry_after, found = cache.hit(  # type: ignore[attr-defined]
-        key, duration, (*session_ahead.keys(request), *joincache.token_keys(room_name))
-    )
-    request.join_prefetched = Prefetched(count, retry_after, found)  # type: ignore[attr-defined]
-    if count > limit:
-        return None
-    user = session_ahead.user(request, found)
-    if user is None:
-        return None
-    request.user = user
+@dataclass(frozen=True)
+class _Guess:
+    """A join decided while Redis was still answering, from this process's copies as they were."""
+
+    user_entry: Any
+    room_entries: tuple[Any, ...]
+    result: JoinTicket | Refusal
+
+    def holds(self, user: Any, room_name: str, found: dict[str, Any]) -> bool:
+        """True if the answer read confirms every copy it used: the session's user is the remembered one
+        with the very same entry (its token matched), and the room entries carry the tokens read."""
+        return getattr(user, "_hot_entry", None) is self.user_entry and (
+            joincache.current(room_name, found) is self.room_entries
+        )
+
+
+def _decide(request: HttpRequest, room_name: str, user: Any, found: dict[str, Any], code: str | None) -> Any:
     rooms = [
         r
         for r in rooms_named(room_name, user, getattr(request, "host_tenant", None), found)
@@ -126,9 +121,61 @@ def answer(request: HttpRequest, room_name: str, throttle: Any) -> HttpResponse 
     chosen = pick(rooms)
     if chosen is None:
         return None  # not found or ambiguous: the DRF view says which
-    result = join_room(room=chosen, user=user, now=timezone.now(), access_code=access_code)
-    if not isinstance(result, JoinTicket):
+    return join_room(room=chosen, user=user, now=timezone.now(), access_code=code, record=False)
+
+
+def _guess(request: HttpRequest, room_name: str, code: str | None) -> _Guess | None:
+    """The join as it will most likely be decided: the user this session had, the room entries in memory."""
+    user_id = session_ahead.remembered_user(request)
+    user = hotcache.peek_user(user_id) if user_id is not None else None
+    entries = joincache.peek(room_name)
+    if user is None or entries is None:
         return None
+    host_tenant = getattr(request, "host_tenant", None)
+    rooms = [r for r in joincache.rooms_for_viewer(entries, user, host_tenant) if may_look_up(r, user)]
+    chosen = pick(rooms)
+    if chosen is None:
+        return None
+    result = join_room(room=chosen, user=user, now=timezone.now(), access_code=code, record=False)
+    return _Guess(user._hot_entry, entries, result)
+
+
+def answer(request: HttpRequest, room_name: str, throttle: Any) -> HttpResponse | None:
+    """The join's response, or None to go on to the DRF view (with request.join_prefetched set when the
+    rate limit was counted here). `throttle`: the view's per-address throttle (its key and rate)."""
+    if not _eligible(request):
+        return None
+    key = throttle.get_cache_key(request, None)
+    limit, duration = throttle.parse_rate(throttle.rate) if throttle.rate else (None, None)
+    if key is None or limit is None or duration is None:
+        return None
+    pending = cache.hit_later(  # type: ignore[attr-defined]
+        key, duration, (*session_ahead.keys(request), *joincache.token_keys(room_name))
+    )
+    # While Redis counts and reads: the body, CSRF, and the join decided from this process's copies (a
+    # blocking wait for the answer costs a busy server more CPU than this work).
+    guess = None
+    try:
+        usable, access_code = _access_code(request)
+        checked = usable and _csrf_ok(request)
+        if checked:
+            guess = _guess(request, room_name, access_code)
+    finally:
+        count, retry_after, found = pending()  # always read: the connection must not keep the answer
+    request.join_prefetched = Prefetched(count, retry_after, found)  # type: ignore[attr-defined]
+    if not checked or count > limit:
+        return None
+    user = session_ahead.user(request, found)
+    if user is None:
+        return None
+    request.user = user
+    if guess is not None and guess.holds(user, room_name, found):
+        result = guess.result
+    else:
+        result = _decide(request, room_name, user, found, access_code)
+    if not isinstance(result, JoinTicket):
+        return None  # refused (or not found): the DRF view answers with the reason
+    record_use(result.room, timezone.now())
     body = _renderer.render(
         {
             "jwt": result.jwt,

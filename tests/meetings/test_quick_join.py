@@ -146,3 +146,41 @@ def test_token_clients_go_through_drf(room, member, tenant):
     assert response.status_code == 200
     assert verify_for_room(response.json()["jwt"], room)["context"]["user"]["id"] == str(member.public_id)
     assert join(client, HTTP_AUTHORIZATION="Bearer aud_wrong").status_code == 401
+
+
+def test_the_join_decided_while_redis_answers_is_kept_only_if_nothing_changed(room, member, monkeypatch):
+    """quick_join decides the join from this process's copies while the round trip is under way, and keeps
+    that decision only if the tokens read confirm those copies; otherwise it decides again."""
+    from meetings.api import quick_join
+
+    calls: list[str] = []
+    original = quick_join.join_room
+    monkeypatch.setattr(quick_join, "join_room", lambda **kw: calls.append("join") or original(**kw))
+    client = signed_in(member)
+    join(client)
+    join(client)  # warm: the session's user remembered, the room loaded again after last_used_at
+    calls.clear()
+    assert join(client).status_code == 200
+    assert calls == ["join"]  # decided once, ahead
+    calls.clear()
+    hotcache.changed(hotcache.user_key(member.pk))  # another process changed the member's rows
+    assert join(client).status_code == 200
+    assert calls == ["join", "join"]  # the early decision was thrown away
+    calls.clear()
+    joincache.room_changed(room)
+    assert join(client).status_code == 200
+    assert calls == ["join", "join"]
+
+
+def test_a_member_blocked_meanwhile_is_refused_though_the_early_decision_admitted_them(
+    room, member, tenant, admin_user
+):
+    from tenants.models import Membership
+    from tenants.services import set_member_blocked
+
+    client = signed_in(member)
+    join(client)
+    assert join(client).status_code == 200
+    membership = Membership.objects.get(user=member, tenant=tenant)
+    set_member_blocked(actor=admin_user, membership=membership, blocked=True)
+    assert join(client).status_code == 404
