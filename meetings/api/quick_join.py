@@ -103,6 +103,7 @@ class _Guess:
     user_entry: Any
     room_entries: tuple[Any, ...]
     result: JoinTicket | Refusal
+    body: bytes  # the response body for a JoinTicket, rendered ahead too
 
     def holds(self, user: Any, room_name: str, found: dict[str, Any]) -> bool:
         """True if the answer read confirms every copy it used: the session's user is the remembered one
@@ -110,6 +111,16 @@ class _Guess:
         return getattr(user, "_hot_entry", None) is self.user_entry and (
             joincache.current(room_name, found) is self.room_entries
         )
+
+
+def _body(ticket: JoinTicket) -> bytes:
+    data = {
+        "jwt": ticket.jwt,
+        "jitsi_url": ticket.jitsi_url,
+        "room": ticket.token.room,
+        "expires_at": ticket.expires_at.isoformat(),
+    }
+    return _renderer.render(data)  # type: ignore[no-any-return]
 
 
 def _decide(request: HttpRequest, room_name: str, user: Any, found: dict[str, Any], code: str | None) -> Any:
@@ -137,7 +148,7 @@ def _guess(request: HttpRequest, room_name: str, code: str | None) -> _Guess | N
     if chosen is None:
         return None
     result = join_room(room=chosen, user=user, now=timezone.now(), access_code=code, record=False)
-    return _Guess(user._hot_entry, entries, result)
+    return _Guess(user._hot_entry, entries, result, _body(result) if isinstance(result, JoinTicket) else b"")
 
 
 def answer(request: HttpRequest, room_name: str, throttle: Any) -> HttpResponse | None:
@@ -170,20 +181,13 @@ def answer(request: HttpRequest, room_name: str, throttle: Any) -> HttpResponse 
         return None
     request.user = user
     if guess is not None and guess.holds(user, room_name, found):
-        result = guess.result
+        result, body = guess.result, guess.body
     else:
         result = _decide(request, room_name, user, found, access_code)
+        body = _body(result) if isinstance(result, JoinTicket) else b""
     if not isinstance(result, JoinTicket):
         return None  # refused (or not found): the DRF view answers with the reason
     record_use(result.room, timezone.now())
-    body = _renderer.render(
-        {
-            "jwt": result.jwt,
-            "jitsi_url": result.jitsi_url,
-            "room": result.token.room,
-            "expires_at": result.expires_at.isoformat(),
-        }
-    )
     response = HttpResponse(body, content_type="application/json")
     response["Allow"] = "POST, OPTIONS"  # as DRF's finalize_response sets it for this view
     return response
