@@ -29,16 +29,21 @@ PORTAL_PREFIXES = (
 
 
 _HOST_MAP_TTL = 30.0
-_host_map_cache: tuple[float, dict[str, int]] = (0.0, {})
+_host_map_cache: tuple[float, dict[str, Tenant]] = (0.0, {})
 
 
-def host_map() -> dict[str, int]:
-    """Host name -> tenant id, refreshed every 30 s so that most requests cost no query for it."""
+def host_map() -> dict[str, Tenant]:
+    """Host name -> its active tenant, refreshed every 30 s so that requests cost no query for it (a join on
+    a tenant's own host name included). A tenant switched off meanwhile keeps its host for those seconds,
+    but no page or room of it is found: they are looked up as active."""
     global _host_map_cache
     loaded_at, mapping = _host_map_cache
     now = time.monotonic()
     if now - loaded_at > _HOST_MAP_TTL:
-        mapping = dict(TenantHost.objects.values_list("host", "tenant_id"))
+        mapping = {
+            h.host: h.tenant
+            for h in TenantHost.objects.filter(tenant__is_active=True).select_related("tenant")
+        }
         _host_map_cache = (now, mapping)
     return mapping
 
@@ -56,8 +61,7 @@ class TenantMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.tenant = None  # type: ignore[attr-defined]
         host = request.get_host().split(":")[0].lower()
-        tenant_id = host_map().get(host)
-        host_tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first() if tenant_id else None
+        host_tenant = host_map().get(host)
         if host_tenant is not None:
             request.host_tenant = host_tenant  # type: ignore[attr-defined]
             path = request.path_info

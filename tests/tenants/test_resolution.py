@@ -35,6 +35,27 @@ def test_own_host_serves_tenant_without_prefix(client, tenant, other_tenant, set
     forget_hosts()
 
 
+def test_a_tenant_host_costs_no_query_once_known(client, tenant, settings, django_assert_num_queries):
+    settings.ALLOWED_HOSTS = ["meet.uzh.example", "testserver"]
+    TenantHost.objects.create(tenant=tenant, host="meet.uzh.example")
+    forget_hosts()
+    client.get("/healthz", HTTP_HOST="meet.uzh.example")  # loads the host map
+    with django_assert_num_queries(1):  # /healthz's own SELECT 1, nothing for the host
+        assert client.get("/healthz", HTTP_HOST="meet.uzh.example").status_code == 200
+    forget_hosts()
+
+
+def test_a_switched_off_tenants_host_serves_nothing_of_it(client, tenant, settings):
+    settings.ALLOWED_HOSTS = ["meet.uzh.example", "testserver"]
+    TenantHost.objects.create(tenant=tenant, host="meet.uzh.example")
+    forget_hosts()
+    assert client.get("/", HTTP_HOST="meet.uzh.example", follow=True).status_code == 200
+    tenant.is_active = False
+    tenant.save(update_fields=["is_active"])  # the host map of this process still has it
+    assert client.get("/", HTTP_HOST="meet.uzh.example", follow=True).status_code == 404
+    forget_hosts()
+
+
 def test_inactive_tenant_is_unknown(client, tenant):
     tenant.is_active = False
     tenant.save(update_fields=["is_active"])
