@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import json
 import logging
@@ -40,7 +41,7 @@ import os
 import threading
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from channels.db import database_sync_to_async
@@ -72,6 +73,7 @@ _SEND_BATCH = 128  # sockets written between yields to the event loop
 RAW_FRAMES = env_bool("LIVE_RAW_FRAMES", True)
 
 Sender = Callable[[dict[str, Any]], Awaitable[None]]
+_T = TypeVar("_T")
 
 
 def frame(room_name: str, count: int) -> str:
@@ -294,7 +296,7 @@ class Hub:
         """After a reconnect, updates may have been missed: read the counts again."""
         for channel, state in list(self.rooms.items()):
             tenant_slug = channel.split(":room:", 1)[1].split(":", 1)[0]
-            shown = await database_sync_to_async(_shown_by_name)(tenant_slug, state.room_name)
+            shown = await _sync(_shown_by_name, tenant_slug, state.room_name)
             if shown is not None:
                 self.offer(channel, state.room_name, shown.key, shown.count)
 
@@ -420,6 +422,19 @@ async def _read_reply(reader: asyncio.StreamReader) -> Any:
 # --- database reads ---
 
 
+async def _sync(func: Callable[..., _T], *args: Any) -> _T:
+    """`func(*args)` through channels' database_sync_to_async (asgiref's thread-sensitive executor, stale
+    database connections closed before and after), but in a copy of the caller's context that is dropped
+    when the call returns.
+
+    Django's cache handler (like translation, time zone and urlconf overrides) is an asgiref Local: context
+    variables, which SyncToAsync otherwise copies back into the awaiting task's context. A websocket's
+    context lives as long as the socket, so every idle viewer kept the cache object its connect() had
+    built (a RedisCache with its client and serializer, about 1 KiB). Database connections are thread-local
+    (`connections` is thread-critical), so they are handled exactly as before."""
+    return await database_sync_to_async(func, context=contextvars.copy_context())(*args)
+
+
 def user_of(scope: dict[str, Any]) -> Any:
     """The signed-in user: from AuthMiddleware when the route runs behind it, else from the session cookie.
 
@@ -522,9 +537,7 @@ class RoomCountConsumer(AsyncWebsocketConsumer):
         self.tenant_slug: str = kwargs["tenant"]
         self.room_name: str = kwargs["room"]
         self.channels: list[str] = []
-        room, allowed = await database_sync_to_async(_watchable_room)(
-            self.tenant_slug, self.room_name, self.scope
-        )
+        room, allowed = await _sync(_watchable_room, self.tenant_slug, self.room_name, self.scope)
         if room is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -562,7 +575,7 @@ class RoomCountConsumer(AsyncWebsocketConsumer):
             channel = groups.room_channel(self.tenant_slug, room.name)
             self.channels.append(channel)
             states.append((channel, await hub.add(channel, room.name, self.fanout_send)))
-        shown = await database_sync_to_async(lambda: [shown_count(room) for room in rooms])()
+        shown = await _sync(lambda: [shown_count(room) for room in rooms])
         for (channel, state), current in zip(states, shown, strict=True):
             hub.offer(channel, current.room_name, current.key, current.count)
             if state.sent is None:
@@ -587,7 +600,7 @@ class DashboardConsumer(RoomCountConsumer):
     async def connect(self) -> None:
         self.tenant_slug = self.scope["url_route"]["kwargs"]["tenant"]
         self.channels = []
-        refused, rooms = await database_sync_to_async(_dashboard_rooms)(self.tenant_slug, self.scope)
+        refused, rooms = await _sync(_dashboard_rooms, self.tenant_slug, self.scope)
         if refused:
             await self.close(code=refused)
             return

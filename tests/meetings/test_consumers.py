@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 
 import pytest
@@ -403,6 +404,40 @@ def test_an_idle_viewer_holds_no_task_of_its_own(application, tenant, room, memb
         assert len(asyncio.all_tasks()) - before == 5  # one application task per socket, nothing else
         await record(tenant, "basic-01-muc-room-created.json")
         await record(tenant, "basic-02-muc-occupant-joined.json")
+        for socket in sockets:
+            assert (await next_json(socket))["count"] == 1
+            await socket.disconnect()
+
+    run(scenario())
+
+
+def _live_objects(kind: type) -> int:
+    """Instances of `kind` alive now (type() rather than isinstance: a LazyObject would set itself up)."""
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if issubclass(type(o), kind))
+
+
+def test_an_idle_viewer_keeps_no_cache_or_database_objects_of_its_own(application, tenant, room, member):
+    """connect() runs sync code through SyncToAsync, which copies whatever that code set in context-local
+    state back into the awaiting task's context, and a socket's context lives as long as the socket.
+    Django's cache handler is such a Local: every viewer kept the RedisCache object (and its client) that
+    its session and user lookups built. Database connections are thread-local, not per context; they are
+    counted too so that none creep in."""
+    from django.core.cache.backends.base import BaseCache
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    async def scenario():
+        first, connected, _ = await open_socket(application, f"/ws/{tenant.slug}/rooms/room1/", member)
+        assert connected and (await next_json(first))["count"] == 0
+        caches_before, databases_before = _live_objects(BaseCache), _live_objects(BaseDatabaseWrapper)
+        sockets = [first]
+        for _ in range(10):
+            socket, connected, _ = await open_socket(application, f"/ws/{tenant.slug}/rooms/room1/", member)
+            assert connected and (await next_json(socket))["count"] == 0
+            sockets.append(socket)
+        assert _live_objects(BaseCache) - caches_before == 0
+        assert _live_objects(BaseDatabaseWrapper) - databases_before == 0
+        await record(tenant, "basic-02-muc-occupant-joined.json")  # the sockets still work
         for socket in sockets:
             assert (await next_json(socket))["count"] == 1
             await socket.disconnect()
