@@ -120,9 +120,10 @@ def publish_count(tenant_slug: str, shown: ShownCount) -> None:
 
 
 class _RoomState:
-    __slots__ = ("count", "key", "room_name", "sent", "viewers")
+    __slots__ = ("channel", "count", "key", "room_name", "sent", "viewers")
 
-    def __init__(self, room_name: str) -> None:
+    def __init__(self, channel: str, room_name: str) -> None:
+        self.channel = channel  # the registry's key, which the room's viewers share instead of a copy each
         self.room_name = room_name
         # Each viewer's send callable, with the server connection to write pre-built frames to (or None).
         self.viewers: dict[Sender, Any] = {}
@@ -151,7 +152,7 @@ class Hub:
     async def add(self, channel: str, room_name: str, send: Sender) -> _RoomState:
         state = self.rooms.get(channel)
         if state is None:
-            state = self.rooms[channel] = _RoomState(room_name)
+            state = self.rooms[channel] = _RoomState(channel, room_name)
             if self._redis_url:
                 await self._subscribe(channel)
         connection = _raw_connection(send) if RAW_FRAMES else None
@@ -515,6 +516,7 @@ class RoomCountConsumer(AsyncWebsocketConsumer):
 
     # No layer channel per viewer: updates come through the process hub (see the module docstring).
     channel_layer_alias = "__live_counts_use_the_hub__"
+    groups = ()  # channels' default (None) gives every consumer an empty list of its own
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Channels' consumer loop for a consumer without a layer, minus its per-socket machinery.
@@ -573,8 +575,9 @@ class RoomCountConsumer(AsyncWebsocketConsumer):
         # Register first, read second: an update published in between is then not lost.
         for room in rooms:
             channel = groups.room_channel(self.tenant_slug, room.name)
-            self.channels.append(channel)
-            states.append((channel, await hub.add(channel, room.name, self.fanout_send)))
+            state = await hub.add(channel, room.name, self.fanout_send)
+            self.channels.append(state.channel)
+            states.append((state.channel, state))
         shown = await _sync(lambda: [shown_count(room) for room in rooms])
         for (channel, state), current in zip(states, shown, strict=True):
             hub.offer(channel, current.room_name, current.key, current.count)
