@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import json
 import logging
@@ -40,7 +41,7 @@ import os
 import threading
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from channels.db import database_sync_to_async
@@ -72,6 +73,7 @@ _SEND_BATCH = 128  # sockets written between yields to the event loop
 RAW_FRAMES = env_bool("LIVE_RAW_FRAMES", True)
 
 Sender = Callable[[dict[str, Any]], Awaitable[None]]
+_T = TypeVar("_T")
 
 
 def frame(room_name: str, count: int) -> str:
@@ -118,9 +120,10 @@ def publish_count(tenant_slug: str, shown: ShownCount) -> None:
 
 
 class _RoomState:
-    __slots__ = ("count", "key", "room_name", "sent", "viewers")
+    __slots__ = ("channel", "count", "key", "room_name", "sent", "viewers")
 
-    def __init__(self, room_name: str) -> None:
+    def __init__(self, channel: str, room_name: str) -> None:
+        self.channel = channel  # the registry's key, which the room's viewers share instead of a copy each
         self.room_name = room_name
         # Each viewer's send callable, with the server connection to write pre-built frames to (or None).
         self.viewers: dict[Sender, Any] = {}
@@ -149,7 +152,7 @@ class Hub:
     async def add(self, channel: str, room_name: str, send: Sender) -> _RoomState:
         state = self.rooms.get(channel)
         if state is None:
-            state = self.rooms[channel] = _RoomState(room_name)
+            state = self.rooms[channel] = _RoomState(channel, room_name)
             if self._redis_url:
                 await self._subscribe(channel)
         connection = _raw_connection(send) if RAW_FRAMES else None
@@ -294,7 +297,7 @@ class Hub:
         """After a reconnect, updates may have been missed: read the counts again."""
         for channel, state in list(self.rooms.items()):
             tenant_slug = channel.split(":room:", 1)[1].split(":", 1)[0]
-            shown = await database_sync_to_async(_shown_by_name)(tenant_slug, state.room_name)
+            shown = await _sync(_shown_by_name, tenant_slug, state.room_name)
             if shown is not None:
                 self.offer(channel, state.room_name, shown.key, shown.count)
 
@@ -420,6 +423,19 @@ async def _read_reply(reader: asyncio.StreamReader) -> Any:
 # --- database reads ---
 
 
+async def _sync(func: Callable[..., _T], *args: Any) -> _T:
+    """`func(*args)` through channels' database_sync_to_async (asgiref's thread-sensitive executor, stale
+    database connections closed before and after), but in a copy of the caller's context that is dropped
+    when the call returns.
+
+    Django's cache handler (like translation, time zone and urlconf overrides) is an asgiref Local: context
+    variables, which SyncToAsync otherwise copies back into the awaiting task's context. A websocket's
+    context lives as long as the socket, so every idle viewer kept the cache object its connect() had
+    built (a RedisCache with its client and serializer, about 1 KiB). Database connections are thread-local
+    (`connections` is thread-critical), so they are handled exactly as before."""
+    return await database_sync_to_async(func, context=contextvars.copy_context())(*args)
+
+
 def user_of(scope: dict[str, Any]) -> Any:
     """The signed-in user: from AuthMiddleware when the route runs behind it, else from the session cookie.
 
@@ -500,6 +516,7 @@ class RoomCountConsumer(AsyncWebsocketConsumer):
 
     # No layer channel per viewer: updates come through the process hub (see the module docstring).
     channel_layer_alias = "__live_counts_use_the_hub__"
+    groups = ()  # channels' default (None) gives every consumer an empty list of its own
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Channels' consumer loop for a consumer without a layer, minus its per-socket machinery.
@@ -522,9 +539,7 @@ class RoomCountConsumer(AsyncWebsocketConsumer):
         self.tenant_slug: str = kwargs["tenant"]
         self.room_name: str = kwargs["room"]
         self.channels: list[str] = []
-        room, allowed = await database_sync_to_async(_watchable_room)(
-            self.tenant_slug, self.room_name, self.scope
-        )
+        room, allowed = await _sync(_watchable_room, self.tenant_slug, self.room_name, self.scope)
         if room is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -560,9 +575,10 @@ class RoomCountConsumer(AsyncWebsocketConsumer):
         # Register first, read second: an update published in between is then not lost.
         for room in rooms:
             channel = groups.room_channel(self.tenant_slug, room.name)
-            self.channels.append(channel)
-            states.append((channel, await hub.add(channel, room.name, self.fanout_send)))
-        shown = await database_sync_to_async(lambda: [shown_count(room) for room in rooms])()
+            state = await hub.add(channel, room.name, self.fanout_send)
+            self.channels.append(state.channel)
+            states.append((state.channel, state))
+        shown = await _sync(lambda: [shown_count(room) for room in rooms])
         for (channel, state), current in zip(states, shown, strict=True):
             hub.offer(channel, current.room_name, current.key, current.count)
             if state.sent is None:
@@ -587,7 +603,7 @@ class DashboardConsumer(RoomCountConsumer):
     async def connect(self) -> None:
         self.tenant_slug = self.scope["url_route"]["kwargs"]["tenant"]
         self.channels = []
-        refused, rooms = await database_sync_to_async(_dashboard_rooms)(self.tenant_slug, self.scope)
+        refused, rooms = await _sync(_dashboard_rooms, self.tenant_slug, self.scope)
         if refused:
             await self.close(code=refused)
             return

@@ -12,8 +12,11 @@ import hmac
 import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -33,29 +36,47 @@ _DEPLOYMENT_TTL = 30.0
 # instead of being refused with a 401 that Prosody would not retry, and wrong secrets cannot make every
 # request a database read.
 _RECHECK_AFTER = 1.0
-_deployments: dict[str, tuple[float, JitsiDeployment | None]] = {}
 
 
-def _deployment(slug: str, *, recheck: bool = False) -> JitsiDeployment | None:
+@dataclass(frozen=True)
+class _Cached:
+    read_at: float
+    deployment: JitsiDeployment | None
+    sealed_secret: str | None  # the event secret as stored, which live.record_event checks is still there
+
+
+_deployments: dict[str, _Cached] = {}
+
+
+def _deployment(slug: str, *, recheck: bool = False, reload: bool = False) -> _Cached | None:
     """The deployment with its unsealed event secret, cached per process (else every event decrypts it and
-    costs a query). `recheck`: read it again unless it was read within the last second."""
+    costs a query). `recheck`: read it again unless it was read within the last second (answers None then);
+    `reload`: read it again now.
+
+    The cache cannot let an old secret in: the event is recorded only if the stored secret is still the
+    one cached here (checked in the same statement, see meetings.live), so a rotation in any process counts
+    from the next event on, everywhere."""
     now = time.monotonic()
     cached = _deployments.get(slug)
-    if cached is not None:
-        age = now - cached[0]
+    if cached is not None and not reload:
+        age = now - cached.read_at
         if age < (_RECHECK_AFTER if recheck else _DEPLOYMENT_TTL):
-            return None if recheck else cached[1]
-    deployment = (
-        JitsiDeployment.objects.filter(slug=slug, tenant__is_active=True).select_related("tenant").first()
+            return None if recheck else cached
+    found = (
+        JitsiDeployment.objects.filter(slug=slug, tenant__is_active=True)
+        .select_related("tenant")
+        .annotate(sealed_event_secret=Cast("event_secret", output_field=TextField()))
+        .first()
     )
+    entry = _Cached(now, found, getattr(found, "sealed_event_secret", None))
     if len(_deployments) > 1000:
         _deployments.clear()
-    _deployments[slug] = (now, deployment)
-    return deployment
+    _deployments[slug] = entry
+    return entry
 
 
 def forget_deployments() -> None:
-    """Called when a deployment's secret changes (and by tests)."""
+    """Drop this process's copies (tests)."""
     _deployments.clear()
 
 
@@ -63,13 +84,20 @@ def _error(status: int, message: str) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-def _authorized(request: HttpRequest, deployment: JitsiDeployment | None) -> bool:
+def _authorized(request: HttpRequest, cached: _Cached | None) -> bool:
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
     # Compare even when there is no deployment or secret, so timing tells nothing about which slugs exist.
+    deployment = cached.deployment if cached is not None else None
     secret = deployment.event_secret if deployment is not None and deployment.event_secret else ""
     matches = hmac.compare_digest(token.strip().encode(), (secret or "\x00no-secret").encode())
     return bool(secret) and scheme.lower() == "bearer" and matches
+
+
+def _unauthorized() -> JsonResponse:
+    response = _error(401, _("Missing or wrong event secret for this deployment."))
+    response["WWW-Authenticate"] = 'Bearer realm="jitsi-events"'
+    return response
 
 
 @csrf_exempt
@@ -80,10 +108,7 @@ def receive_event(request: HttpRequest, deployment: str, kind: str) -> HttpRespo
         # Perhaps the secret was rotated since it was cached here: look again (rate-limited) before refusing.
         found = _deployment(deployment, recheck=True)
     if not _authorized(request, found):
-        response = _error(401, _("Missing or wrong event secret for this deployment."))
-        response["WWW-Authenticate"] = 'Bearer realm="jitsi-events"'
-        return response
-    assert found is not None
+        return _unauthorized()
     length = request.headers.get("Content-Length")
     try:
         too_big = length is not None and int(length) > MAX_BODY_BYTES
@@ -99,6 +124,19 @@ def receive_event(request: HttpRequest, deployment: str, kind: str) -> HttpRespo
     except events.EventError as exc:
         log.info("refused a Prosody event for %s/%s: %s", deployment, kind, exc)
         return _error(400, str(exc))
-    outcome = live.record_event(deployment=found, event=event)
+    assert found is not None and found.deployment is not None  # _authorized
+    try:
+        outcome = live.record_event(
+            deployment=found.deployment, event=event, sealed_secret=found.sealed_secret
+        )
+    except live.DeploymentChanged:
+        # Changed since it was cached here (a rotation in another process): decide on what is stored now.
+        found = _deployment(deployment, reload=True)
+        if not _authorized(request, found):
+            return _unauthorized()
+        assert found is not None and found.deployment is not None
+        outcome = live.record_event(
+            deployment=found.deployment, event=event, sealed_secret=found.sealed_secret
+        )
     data: dict[str, Any] = {"ok": True, "changed": outcome.changed, "count": outcome.count}
     return HttpResponse(json.dumps(data), content_type="application/json")

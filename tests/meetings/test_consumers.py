@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 
 import pytest
@@ -197,11 +198,14 @@ def test_archived_room_is_not_watched(application, tenant, host, member):
 
 def test_foreign_origin_is_refused(application, tenant, room, member):
     async def scenario():
-        headers = [(b"origin", b"https://evil.example"), (b"host", b"testserver")]
-        headers += await database_sync_to_async(cookie_for)(member)
-        socket = WebsocketCommunicator(application, f"/ws/{tenant.slug}/rooms/room1/", headers=headers)
-        connected, _ = await socket.connect(timeout=5)
-        assert not connected
+        cookie = await database_sync_to_async(cookie_for)(member)
+        for origin in (b"https://evil.example", b"http://[testserver", None):
+            headers = [(b"host", b"testserver"), *cookie]
+            if origin is not None:
+                headers.append((b"origin", origin))
+            socket = WebsocketCommunicator(application, f"/ws/{tenant.slug}/rooms/room1/", headers=headers)
+            connected, _ = await socket.connect(timeout=5)
+            assert not connected
 
     run(scenario())
 
@@ -406,5 +410,74 @@ def test_an_idle_viewer_holds_no_task_of_its_own(application, tenant, room, memb
         for socket in sockets:
             assert (await next_json(socket))["count"] == 1
             await socket.disconnect()
+
+    run(scenario())
+
+
+def _live_objects(kind: type) -> int:
+    """Instances of `kind` alive now (type() rather than isinstance: a LazyObject would set itself up)."""
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if issubclass(type(o), kind))
+
+
+def test_an_idle_viewer_keeps_no_cache_or_database_objects_of_its_own(application, tenant, room, member):
+    """connect() runs sync code through SyncToAsync, which copies whatever that code set in context-local
+    state back into the awaiting task's context, and a socket's context lives as long as the socket.
+    Django's cache handler is such a Local: every viewer kept the RedisCache object (and its client) that
+    its session and user lookups built. Database connections are thread-local, not per context; they are
+    counted too so that none creep in."""
+    from django.core.cache.backends.base import BaseCache
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    async def scenario():
+        first, connected, _ = await open_socket(application, f"/ws/{tenant.slug}/rooms/room1/", member)
+        assert connected and (await next_json(first))["count"] == 0
+        caches_before, databases_before = _live_objects(BaseCache), _live_objects(BaseDatabaseWrapper)
+        sockets = [first]
+        for _ in range(10):
+            socket, connected, _ = await open_socket(application, f"/ws/{tenant.slug}/rooms/room1/", member)
+            assert connected and (await next_json(socket))["count"] == 0
+            sockets.append(socket)
+        assert _live_objects(BaseCache) - caches_before == 0
+        assert _live_objects(BaseDatabaseWrapper) - databases_before == 0
+        await record(tenant, "basic-02-muc-occupant-joined.json")  # the sockets still work
+        for socket in sockets:
+            assert (await next_json(socket))["count"] == 1
+            await socket.disconnect()
+
+    run(scenario())
+
+
+def test_a_viewer_is_served_by_its_consumer_coroutine_alone(application, tenant, room, member):
+    """portal.asgi picks the consumer before anything runs: no router or origin-check coroutine stays
+    suspended above it for the socket's lifetime (each held its frame, a scope copy, the parsed Origin)."""
+
+    async def scenario():
+        socket, connected, _ = await open_socket(application, f"/ws/{tenant.slug}/rooms/room1/", member)
+        assert connected and (await next_json(socket))["count"] == 0
+        coroutine = socket.future.get_coro()
+        assert coroutine.cr_code is consumers.RoomCountConsumer.__call__.__code__
+        await socket.disconnect()
+
+    run(scenario())
+
+
+def test_a_path_without_a_route_is_refused_at_the_handshake(application, member):
+    async def scenario():
+        for path in ("/ws/", "/ws/demo/elsewhere/", "/nothing/"):
+            socket = WebsocketCommunicator(application, path, headers=ORIGIN)
+            assert (await socket.connect(timeout=5))[0] is False
+
+    run(scenario())
+
+
+def test_http_goes_to_django(application):
+    from channels.testing import HttpCommunicator
+
+    async def scenario():
+        communicator = HttpCommunicator(application, "GET", "/healthz", headers=ORIGIN)
+        assert (await communicator.get_response())["status"] == 200
+        await communicator.send_input({"type": "http.disconnect"})  # Django's handler waits for it
+        await communicator.wait()
 
     run(scenario())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -250,8 +251,8 @@ def test_rotated_secret_is_accepted_at_once_despite_the_cache(demo, client):
     first, second = scenario("basic")[:2]
     assert post(client, first).status_code == 200  # the deployment (old secret) is now cached
     new_secret = rotate_event_secret(actor=None, tenant=demo)  # as if in another process: cache untouched
-    read_at, cached = event_views._deployments["demo"]
-    event_views._deployments["demo"] = (read_at - 2.0, cached)  # read two seconds ago
+    cached = event_views._deployments["demo"]
+    event_views._deployments["demo"] = replace(cached, read_at=cached.read_at - 2.0)  # read two seconds ago
     response = post(client, second, secret=new_secret)
     assert response.status_code == 200, response.content
     assert response.json()["changed"] is True
@@ -259,3 +260,36 @@ def test_rotated_secret_is_accepted_at_once_despite_the_cache(demo, client):
         assert post(client, second, secret=SECRET).status_code == 401  # the old secret is gone
         assert post(client, second, secret="wrong-secret").status_code == 401
     assert not [q for q in queries.captured_queries if "jitsideployment" in q["sql"]]  # re-read <= 1/s
+
+
+def test_old_secret_is_refused_at_once_despite_the_cache(demo, client):
+    """Another process rotates the secret while this one has the deployment cached: the old secret must be
+    refused from the next event on (a leaked secret is why one rotates), both on the one-statement path (a
+    join into an open session) and by the general services (a room's first event), with nothing recorded."""
+    from tenants.services import rotate_event_secret
+
+    RoomFactory(tenant=demo, name="room1")
+    created, joined = scenario("basic")[:2]
+    assert post(client, created).status_code == 200  # the deployment (old secret) is now cached
+    stale = event_views._deployments["demo"]
+    rotate_event_secret(actor=None, tenant=demo)  # as if in another process: this one's cache untouched
+
+    response = post(client, joined)
+    assert response.status_code == 401, response.content
+    assert response["WWW-Authenticate"] == 'Bearer realm="jitsi-events"'
+    assert not Occupancy.objects.exists()
+    assert MeetingSession.objects.get().current_count == 0
+
+    event_views._deployments["demo"] = stale  # the copy was re-read; another stale process, then
+    response = post(client, recording("edge-01-muc-room-created.json"))  # room3, new: the general service
+    assert response.status_code == 401, response.content
+    assert not MeetingSession.objects.filter(room_name="room3").exists()
+
+
+def test_a_switched_off_tenant_is_refused_at_once_despite_the_cache(demo, client):
+    RoomFactory(tenant=demo, name="room1")
+    created, joined = scenario("basic")[:2]
+    assert post(client, created).status_code == 200
+    type(demo).objects.filter(pk=demo.pk).update(is_active=False)  # as if in another process
+    assert post(client, joined).status_code == 401
+    assert not Occupancy.objects.exists()

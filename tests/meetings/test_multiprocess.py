@@ -17,6 +17,7 @@ from django.test import Client
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from meetings.models import MeetingSession
 from tests.conftest import require
 from tests.factories import MembershipFactory, RoomFactory, TenantFactory, UserFactory
 from tests.meetings.prosody import raw, scenario
@@ -90,3 +91,33 @@ def test_event_on_one_process_reaches_a_socket_on_another(tmp_path, raw_frames):
     assert announced == (raw_frames == "1")
     # Delivery across processes is quick (generous bound for a loaded shared machine).
     assert max(delay for delay, _ in received[1:]) < 3.0
+
+
+def test_a_rotated_event_secret_counts_at_once_in_every_process(tmp_path):
+    """Both server processes have the deployment cached when a third (here: the test) rotates its event
+    secret: from the next event on both refuse the old secret and accept the new one."""
+    import urllib.error
+
+    from tenants.services import rotate_event_secret
+
+    require(os.environ.get("DATABASE_URL", "").startswith("postgres"), "PostgreSQL in DATABASE_URL")
+    demo = TenantFactory(slug="demo", name="Demo University")
+    RoomFactory(tenant=demo, name="room1", title="Algebra")
+    old_secret = demo.deployment.event_secret
+    created, joined, second_join = scenario("basic")[:3]
+
+    def status(base: str, rec: dict, secret: str) -> int:
+        try:
+            return post_event(base, rec, secret)
+        except urllib.error.HTTPError as refused:
+            return refused.code
+
+    with daphne_servers(2, tmp_path) as servers:
+        for server in servers:
+            assert status(server.http, created, old_secret) == 200  # each process caches the deployment
+        new_secret = rotate_event_secret(actor=None, tenant=demo)
+        for server in servers:
+            assert status(server.http, joined, old_secret) == 401
+        assert status(servers[0].http, joined, new_secret) == 200
+        assert status(servers[1].http, second_join, new_secret) == 200
+    assert MeetingSession.objects.get().current_count == 2
