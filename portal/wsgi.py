@@ -8,4 +8,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-application = get_wsgi_application()
+_portal = get_wsgi_application()  # sets Django up
+
+from portal.handlers import MachineWSGIHandler, PathDispatch  # noqa: E402
+
+# Prosody's calls (/jitsi/...) skip the portal's middleware: portal/handlers.py.
+application = PathDispatch(_portal, MachineWSGIHandler())

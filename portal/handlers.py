@@ -1,0 +1,42 @@
+"""A request handler for Prosody's calls: `/jitsi/<deployment>/...` (events, branding, public keys).
+
+Those requests carry no session, cookie, CSRF token or language choice, and at the start of a lecture the
+events come by the hundred per second. The portal's middleware (sessions, locale, CSRF, authentication,
+SAML session, messages, tenants) does nothing for them but costs about a quarter of an event's CPU, so they
+run through Django's own handler with SecurityMiddleware alone (its headers and HTTPS redirect, as on every
+other response). The views are the same; under the test client and Daphne they run through the full stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.handlers.exception import convert_exception_to_response
+from django.core.handlers.wsgi import WSGIHandler
+from django.middleware.security import SecurityMiddleware
+
+MACHINE_PREFIX = "/jitsi/"
+
+
+class MachineWSGIHandler(WSGIHandler):
+    def load_middleware(self, is_async: bool = False) -> None:
+        # BaseHandler.load_middleware for a fixed, hook-free chain (SecurityMiddleware has no view,
+        # template-response or exception hooks).
+        self._view_middleware: list[Any] = []
+        self._template_response_middleware: list[Any] = []
+        self._exception_middleware: list[Any] = []
+        handler = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]
+        self._middleware_chain = convert_exception_to_response(SecurityMiddleware(handler))
+
+
+class PathDispatch:
+    """The portal's WSGI application, with `/jitsi/` handed to MachineWSGIHandler."""
+
+    def __init__(self, portal: Any, machines: Any) -> None:
+        self.portal = portal
+        self.machines = machines
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "").startswith(MACHINE_PREFIX):
+            return self.machines(environ, start_response)
+        return self.portal(environ, start_response)
