@@ -47,14 +47,14 @@ class JoinResponseSerializer(serializers.Serializer[Any]):
 
 def _access_code(data: Any) -> str | None:
     """The optional access code of the request body (the shape JoinRequestSerializer documents)."""
-    if not isinstance(data, dict):
-        raise ValidationError({"non_field_errors": [_("Send a JSON object.")]})
-    code = data.get("access_code")
-    if code is None or code == "":
-        return None
-    if not isinstance(code, str) or len(code) > 128:
-        raise ValidationError({"access_code": [_("The access code is text of at most 128 characters.")]})
-    return code.strip() or None
+    try:
+        return quick_join.access_code(data)
+    except ValueError as exc:
+        if str(exc) == "access_code":
+            raise ValidationError(
+                {"access_code": [_("The access code is text of at most 128 characters.")]}
+            ) from exc
+        raise ValidationError({"non_field_errors": [_("Send a JSON object.")]}) from exc
 
 
 class JoinAddressThrottle(AddressRateThrottle):

@@ -85,20 +85,25 @@ def _no_constants(name: str) -> Any:
     raise ValueError(name)  # NaN and Infinity: DRF's JSONParser refuses them too
 
 
-def _access_code(request: HttpRequest) -> tuple[bool, str | None]:
-    """(usable, code): the body as meetings.api.join._access_code reads it; unusable bodies go to DRF."""
-    try:
-        data = json.loads(request.body or b"{}", parse_constant=_no_constants)
-    except ValueError:
-        return False, None
+def access_code(data: Any) -> str | None:
+    """The optional access code of a join body (JoinRequestSerializer's shape). ValueError naming the field
+    ("non_field_errors" or "access_code") when the body does not have that shape."""
     if not isinstance(data, dict):
-        return False, None
+        raise ValueError("non_field_errors")
     code = data.get("access_code")
     if code is None or code == "":
-        return True, None
+        return None
     if not isinstance(code, str) or len(code) > 128:
+        raise ValueError("access_code")
+    return code.strip() or None
+
+
+def _access_code(request: HttpRequest) -> tuple[bool, str | None]:
+    """(usable, code) of the request body; unusable bodies go to DRF, which says what is wrong."""
+    try:
+        return True, access_code(json.loads(request.body or b"{}", parse_constant=_no_constants))
+    except ValueError:
         return False, None
-    return True, code.strip() or None
 
 
 @dataclass(frozen=True)
@@ -128,15 +133,11 @@ def _body(ticket: JoinTicket) -> bytes:
     return _renderer.render(data)  # type: ignore[no-any-return]
 
 
-def _decide(request: HttpRequest, room_name: str, user: Any, found: dict[str, Any], code: str | None) -> Any:
-    rooms = [
-        r
-        for r in rooms_named(room_name, user, getattr(request, "host_tenant", None), found)
-        if may_look_up(r, user)
-    ]
-    chosen = pick(rooms)
+def _join(rooms: list[Room], user: Any, code: str | None) -> JoinTicket | Refusal | None:
+    """join_room() for the room `user` means (None: not found or ambiguous, the DRF view says which)."""
+    chosen = pick([r for r in rooms if may_look_up(r, user)])
     if chosen is None:
-        return None  # not found or ambiguous: the DRF view says which
+        return None
     return join_room(room=chosen, user=user, now=timezone.now(), access_code=code, record=False)
 
 
@@ -147,12 +148,10 @@ def _guess(request: HttpRequest, room_name: str, code: str | None) -> _Guess | N
     entries = joincache.peek(room_name)
     if user is None or entries is None:
         return None
-    host_tenant = getattr(request, "host_tenant", None)
-    rooms = [r for r in joincache.rooms_for_viewer(entries, user, host_tenant) if may_look_up(r, user)]
-    chosen = pick(rooms)
-    if chosen is None:
+    rooms = joincache.rooms_for_viewer(entries, user, getattr(request, "host_tenant", None))
+    result = _join(rooms, user, code)
+    if result is None:
         return None
-    result = join_room(room=chosen, user=user, now=timezone.now(), access_code=code, record=False)
     return _Guess(user._hot_entry, entries, result, _body(result) if isinstance(result, JoinTicket) else b"")
 
 
@@ -172,10 +171,10 @@ def answer(request: HttpRequest, room_name: str, throttle: Any) -> HttpResponse 
     # blocking wait for the answer costs a busy server more CPU than this work).
     guess = None
     try:
-        usable, access_code = _access_code(request)
+        usable, code = _access_code(request)
         checked = usable and _csrf_ok(request)
         if checked:
-            guess = _guess(request, room_name, access_code)
+            guess = _guess(request, room_name, code)
     finally:
         count, retry_after, found = pending()  # always read: the connection must not keep the answer
     request.join_prefetched = Prefetched(count, retry_after, found)  # type: ignore[attr-defined]
@@ -185,10 +184,12 @@ def answer(request: HttpRequest, room_name: str, throttle: Any) -> HttpResponse 
     if user is None:
         return None
     request.user = user
+    result: JoinTicket | Refusal | None
     if guess is not None and guess.holds(user, room_name, found):
         result, body = guess.result, guess.body
     else:
-        result = _decide(request, room_name, user, found, access_code)
+        rooms = rooms_named(room_name, user, getattr(request, "host_tenant", None), found)
+        result = _join(rooms, user, code)
         body = _body(result) if isinstance(result, JoinTicket) else b""
     if not isinstance(result, JoinTicket):
         return None  # refused (or not found): the DRF view answers with the reason
