@@ -175,21 +175,21 @@ def cached_user(user_id: Any, generation: str | None = None) -> Any:
         entry = user_entry(int(user_id), generation)
     except (TypeError, ValueError):
         return None
-    if entry is None:
-        return None
-    user = copy.copy(entry.user)  # per request: a view may change attributes of request.user
-    user._hot_entry = entry
-    return user
+    return _private_copy(entry)
 
 
 def peek_user(user_id: Any) -> Any:
     """cached_user() without checking the entry's token (LocalCache.peek): None if this process has no
     young entry. The caller keeps what it computed only if user_entry() later gives the same entry."""
     entry = _users.peek(user_id)
-    if entry is None or entry.value is None:
+    return _private_copy(entry.value) if entry is not None else None
+
+
+def _private_copy(entry: UserEntry | None) -> Any:
+    if entry is None:
         return None
-    user = copy.copy(entry.value.user)
-    user._hot_entry = entry.value
+    user = copy.copy(entry.user)  # per request: a view may change attributes of request.user
+    user._hot_entry = entry
     return user
 
 

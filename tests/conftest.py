@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 
@@ -106,6 +107,22 @@ def redis_round_trips(monkeypatch):
         found.append(counter[0] - start)
 
     return measure
+
+
+@contextlib.contextmanager
+def keep_test_connection():
+    """Around WSGI calls to the real application (not the test client): like Django's test client, keep
+    the test's database connection, and so its transaction, across the request's connection handling."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def warm_request_caches(tenant) -> None:

@@ -8,12 +8,11 @@ import re
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.api_support import assert_error, bearer_client, session_client, token_for
+from tests.conftest import keep_test_connection
 from tests.factories import RoomFactory
 from tests.meetings.helpers import make_series
 
@@ -167,16 +166,10 @@ def _run_schemathesis(headers, settings, max_examples, cookies=None, known=None)
     from portal.wsgi import application
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
-    # Like Django's test client: keep the test's connection (and its transaction) across WSGI requests.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
+    with keep_test_connection():
         return _each_operation(
             schemathesis, hypothesis, application, headers, cookies, max_examples, known or {}
         )
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
 
 
 def _each_operation(schemathesis, hypothesis, application, headers, cookies, max_examples, known):

@@ -13,6 +13,7 @@ import pytest
 from meetings import event_views
 from meetings.models import MeetingSession
 from portal.wsgi import application
+from tests.conftest import keep_test_connection
 from tests.factories import RoomFactory, TenantFactory
 from tests.meetings.prosody import raw, scenario
 
@@ -50,18 +51,11 @@ def call(method: str, path: str, body: bytes = b"", **headers: str) -> tuple[int
 
 @pytest.fixture(autouse=True)
 def _fresh(settings):
-    # As Django's test client does: the test's transaction must survive the request's connection handling.
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
     settings.ALLOWED_HOSTS = ["testserver"]
     event_views.forget_deployments()
-    yield
+    with keep_test_connection():
+        yield
     event_views.forget_deployments()
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
