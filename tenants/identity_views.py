@@ -7,15 +7,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from djangosaml2.exceptions import IdPConfigurationMissing
 from djangosaml2.utils import validate_referral_url
-from djangosaml2.views import AssertionConsumerServiceView, LoginView
+from djangosaml2.views import AssertionConsumerServiceView, LoginView, LogoutInitView
 from saml2.mdstore import TooOld
 from saml2.response import (
     DecryptionFailed,
@@ -172,3 +173,16 @@ class AcsView(TolerantMixin, AssertionConsumerServiceView):
         if tenant is not None:
             return reverse("tenant_home", kwargs={"tenant": tenant.slug})
         return None
+
+
+class SignOutView(LogoutInitView):
+    """/saml2/logout/: single logout through the IdP for a session that signed in there. A session without
+    a SAML identity (signed in another way, or its SAML cookie gone) is signed out here only: djangosaml2
+    would hand pysaml2 no name and answer 500."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        _state, client = self.get_state_client(request)
+        if not client.users.subjects():
+            logout(request)
+            return redirect(settings.LOGOUT_REDIRECT_URL)
+        return super().get(request, *args, **kwargs)  # type: ignore[no-any-return]  # djangosaml2 is untyped

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import logout
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -36,7 +36,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def media(request: HttpRequest, path: str) -> HttpResponseBase:
     """Uploaded branding files, when no reverse proxy serves MEDIA_ROOT (SERVE_MEDIA=1)."""
-    return serve(request, path, document_root=str(settings.MEDIA_ROOT))
+    try:
+        return serve(request, path, document_root=str(settings.MEDIA_ROOT))
+    except OSError as error:  # e.g. a name longer than the file system allows: no such file either
+        raise Http404(path) from error
 
 
 @require_POST
