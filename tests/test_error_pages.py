@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from importlib import import_module
 
 import pytest
 from django.db import connection
@@ -40,7 +41,8 @@ urlpatterns = [
     path("test-failure/", failing_plain_view),
     path("", include("portal.urls")),
 ]
-handler500 = "portal.errors.server_error"  # as portal/urls.py says (checked below)
+# The portal's own handler (Django's default where portal/urls.py names none).
+handler500 = getattr(import_module("portal.urls"), "handler500", "django.views.defaults.server_error")
 
 
 @pytest.fixture
@@ -65,6 +67,19 @@ def test_an_unexpected_api_error_answers_the_json_shape(db, client, caplog, url)
     assert "Traceback" not in response.content.decode() and "RuntimeError" not in response.content.decode()
     logged = [r for r in caplog.records if r.exc_info and SECRET_DETAIL in str(r.exc_info[1])]
     assert logged, "the traceback is logged on the server"
+
+
+def test_the_api_exception_handler_answers_unexpected_errors(rf, caplog):
+    """DRF's handler leaves anything but API errors to Django (an HTML 500); ours answers them itself."""
+    from tenants.api.errors import api_exception_handler
+
+    request = rf.get("/api/v1/rooms/")
+    with caplog.at_level(logging.ERROR, logger="tenants.api.errors"):
+        response = api_exception_handler(RuntimeError(SECRET_DETAIL), {"request": request, "view": None})
+    assert response is not None and response.status_code == 500
+    assert response.data["error"]["code"] == "server_error" and SECRET_DETAIL not in str(response.data)
+    assert any(r.exc_info and SECRET_DETAIL in str(r.exc_info[1]) for r in caplog.records)
+    assert SECRET_DETAIL not in "".join(r.getMessage() for r in caplog.records)  # only in the traceback
 
 
 @override_settings(ROOT_URLCONF=__name__)
