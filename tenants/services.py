@@ -171,3 +171,40 @@ def rotate_event_secret(*, actor: User | None, tenant: Tenant) -> str:
     deployment.save(update_fields=["event_secret"])
     audit(tenant=tenant, actor=actor, action="deployment.event_secret_rotated", target=deployment.slug)
     return deployment.event_secret
+
+
+DEPLOYMENT_FIELDS = frozenset(
+    {
+        "base_url",
+        "xmpp_domain",
+        "tenant_path",
+        "app_id",
+        "audience",
+        "algorithm",
+        "app_secret",
+        "event_secret",
+        "room_api_url",
+    }
+)
+
+
+@transaction.atomic
+def change_deployment(
+    *, actor: User | None, deployment: JitsiDeployment, changes: dict[str, Any]
+) -> JitsiDeployment:
+    """Change a Jitsi deployment's settings; the audit row names the fields, never secret values."""
+    unknown = set(changes) - DEPLOYMENT_FIELDS
+    if unknown:
+        raise ValueError(f"not deployment settings: {', '.join(sorted(unknown))}")
+    for name, value in changes.items():
+        setattr(deployment, name, value)
+    deployment.full_clean(exclude=["tenant"])
+    deployment.save(update_fields=sorted(changes))
+    audit(
+        tenant=deployment.tenant,
+        actor=actor,
+        action="deployment.changed",
+        target=deployment.slug,
+        fields=sorted(changes),
+    )
+    return deployment
