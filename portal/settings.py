@@ -287,6 +287,10 @@ ANONYMOUS_ROOM_IDLE_HOURS = env_int("ANONYMOUS_ROOM_IDLE_HOURS", 24)
 # Fixed-window rate limits per client address ("count/seconds"), counted in the cache (Redis when shared).
 RATE_LIMIT_ANONYMOUS_CREATE = env_str("RATE_LIMIT_ANONYMOUS_CREATE", "10/3600")
 RATE_LIMIT_ANONYMOUS_JOIN = env_str("RATE_LIMIT_ANONYMOUS_JOIN", "60/60")
+# Wrong access codes, on the join page and the API together: per room and client address, and per room
+# (whoever tries). Past either, every code for the room is refused (429) until its window ends, right or not.
+RATE_LIMIT_ACCESS_CODE_ADDRESS = env_str("RATE_LIMIT_ACCESS_CODE_ADDRESS", "5/60")
+RATE_LIMIT_ACCESS_CODE_ROOM = env_str("RATE_LIMIT_ACCESS_CODE_ROOM", "50/3600")
 # The request header carrying the client address when a proxy sits in front (e.g. HTTP_X_REAL_IP).
 CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
 # Serve /bench/bare (a view without database, the benchmark's baseline); on with DEBUG.
