@@ -171,3 +171,71 @@ def rotate_event_secret(*, actor: User | None, tenant: Tenant) -> str:
     deployment.save(update_fields=["event_secret"])
     audit(tenant=tenant, actor=actor, action="deployment.event_secret_rotated", target=deployment.slug)
     return deployment.event_secret
+
+
+TENANT_FIELDS = ("name", "time_zone", "allowed_idps", "admin_entitlement", "is_active", "retention_days")
+
+
+@transaction.atomic
+def change_tenant(
+    *,
+    actor: User | None,
+    tenant: Tenant,
+    hosts: list[str] | None = None,
+    home_organizations: list[str] | None = None,
+    **changes: Any,
+) -> Tenant:
+    """Change an institution's settings and, when given, replace its own host names and home organisations.
+
+    Compares with the stored row (the caller's `tenant` may hold unsaved values); one audit row for it all."""
+    unknown = set(changes) - set(TENANT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown tenant fields: {sorted(unknown)}")
+    row = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    fields = [f for f, v in changes.items() if getattr(row, f) != v]
+    for f in fields:
+        setattr(row, f, changes[f])
+    if fields:
+        row.full_clean()
+        row.save(update_fields=fields)
+    data: dict[str, Any] = {}
+    for kind, model, field, wanted in (
+        ("hosts", TenantHost, "host", hosts),
+        ("home_organizations", HomeOrganization, "domain", home_organizations),
+    ):
+        if wanted is None:
+            continue
+        current = set(model.objects.filter(tenant=row).values_list(field, flat=True))
+        target = {value.strip().lower() for value in wanted if value.strip()}
+        removed, added = sorted(current - target), sorted(target - current)
+        model.objects.filter(tenant=row, **{f"{field}__in": removed}).delete()
+        for value in added:
+            new = model(tenant=row, **{field: value})
+            new.full_clean()
+            new.save()
+        if added or removed:
+            data[kind] = {"added": added, "removed": removed}
+    if fields or data:
+        audit(tenant=row, actor=actor, action="tenant.changed", target=row.slug, fields=fields, **data)
+    return row
+
+
+DEPLOYMENT_FIELDS = ("base_url", "xmpp_domain", "tenant_path", "app_id", "audience", "room_api_url")
+
+
+@transaction.atomic
+def change_deployment(*, actor: User | None, deployment: JitsiDeployment, **changes: Any) -> JitsiDeployment:
+    """Change where and how a tenant's Jitsi deployment is reached. Secrets are rotated, never set here."""
+    unknown = set(changes) - set(DEPLOYMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown deployment fields: {sorted(unknown)}")
+    row = JitsiDeployment.objects.select_for_update().select_related("tenant").get(pk=deployment.pk)
+    fields = [f for f, v in changes.items() if getattr(row, f) != v]
+    if not fields:
+        return row
+    for f in fields:
+        setattr(row, f, changes[f])
+    row.full_clean(exclude=["tenant"])
+    row.save(update_fields=fields)
+    audit(tenant=row.tenant, actor=actor, action="deployment.changed", target=row.slug, fields=fields)
+    return row
