@@ -14,6 +14,7 @@ PAGES = [
     "console:overview",
     "console:branding",
     "console:members",
+    "console:rooms",
     "console:audit",
     "console:deployment",
     "console:statistics",
