@@ -39,13 +39,26 @@ class NoAddOrDeleteAdmin(admin.ModelAdmin):
         return False
 
 
+class LowercaseForm(forms.ModelForm):
+    """Host names and domains are stored lowercase: checked for uniqueness as they will be stored."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for field in ("host", "domain"):
+            if isinstance(data.get(field), str):
+                data[field] = data[field].strip().lower()
+        return data
+
+
 class TenantHostInline(admin.TabularInline):
     model = TenantHost
+    form = LowercaseForm
     extra = 0
 
 
 class HomeOrganizationInline(admin.TabularInline):
     model = HomeOrganization
+    form = LowercaseForm
     extra = 0
 
 

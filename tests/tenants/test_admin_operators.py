@@ -176,6 +176,10 @@ def test_changing_a_tenant_and_its_hosts_goes_through_the_service(
         }
     )
     data.pop("is_active")
+    # Another tenant's host name, in other letters: refused by the form, nothing changes.
+    response = operator_client.post(url, {**data, "hosts-1-host": "PORTAL.eth.example.org"})
+    assert response.status_code == 200 and "already exists" in response.content.decode()
+    assert not AuditEntry.objects.filter(action="tenant.changed").exists()
     response = operator_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:3000]
     tenant.refresh_from_db()
