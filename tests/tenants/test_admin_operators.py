@@ -10,6 +10,7 @@ from django.urls import reverse
 from meetings import services as room_services
 from meetings.models import LectureSeries, OccurrenceChange, PersonalFeed, Room
 from tenants import keys
+from tenants.api.services import issue_token
 from tenants.models import (
     AuditEntry,
     Branding,
@@ -56,6 +57,9 @@ def _form_ids(page: str) -> list[str]:
 
 def test_every_admin_page_answers_and_no_secret_is_shown(operator_client, two_tenants, tenant):
     keys.ensure_active_key(tenant=tenant)
+    issued = issue_token(
+        actor=two_tenants[0].admin, tenant=tenant, name="cli", scopes=["admin"], lifetime_days=9
+    )
     room_services.update_room(actor=two_tenants[0].lecturer, room=two_tenants[0].room, access_code="4711")
     secrets = []
     for dep in JitsiDeployment.objects.all():
@@ -64,7 +68,8 @@ def test_every_admin_page_answers_and_no_secret_is_shown(operator_client, two_te
     secrets += [f.token for f in PersonalFeed.objects.all()]
     secrets += [r.access_code_hash for r in Room.objects.exclude(access_code_hash="")]
     secrets += [k.private_pem.strip().splitlines()[1] for k in tenant.signing_keys.all()]
-    assert len(secrets) >= 9 and all(secrets)
+    secrets += [issued.token.secret_hash, issued.plaintext]
+    assert len(secrets) >= 11 and all(secrets)
     pages = 0
     for model in registered_models():
         opts = model._meta
