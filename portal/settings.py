@@ -219,8 +219,14 @@ SAML_FEDERATION_METADATA_FILE = env_str(
     "SAML_FEDERATION_METADATA_FILE", SAML_METADATA_FILES[0] if SAML_METADATA_FILES else ""
 )
 
-# The bundled development IdP: only with PORTAL_DEV_IDP=1 (make run); a deploy check refuses it without DEBUG.
+# The bundled development IdP: only with PORTAL_DEV_IDP=1 (make run), and only in a debug run: it signs in
+# anyone as anyone, so a production process (DEBUG off) refuses to start with it.
 PORTAL_DEV_IDP = env_bool("PORTAL_DEV_IDP", False)
+if PORTAL_DEV_IDP and not DEBUG:
+    raise ImproperlyConfigured(
+        "PORTAL_DEV_IDP=1 mounts the development IdP, which signs in anyone as anyone; it runs only with "
+        "DEBUG=1. Unset PORTAL_DEV_IDP in production."
+    )
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
