@@ -214,6 +214,8 @@ SAML_FEDERATION_CERT_FILE = env_str("SAML_FEDERATION_CERT_FILE")
 XMLSEC_BINARY = env_str("XMLSEC_BINARY", "/usr/bin/xmlsec1")
 # Named on refusal pages ("If you think this is wrong, contact ...").
 SAML_SUPPORT_CONTACT = env_str("SAML_SUPPORT_CONTACT")
+# The service's name in the SP metadata (md:ServiceName), shown by IdPs and discovery services.
+SAML_SERVICE_NAME = env_str("SAML_SERVICE_NAME", "auditorium")
 # Where import_federation_metadata writes the verified aggregate (default: first SAML_METADATA_FILES entry).
 SAML_FEDERATION_METADATA_FILE = env_str(
     "SAML_FEDERATION_METADATA_FILE", SAML_METADATA_FILES[0] if SAML_METADATA_FILES else ""

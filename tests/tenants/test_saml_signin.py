@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from django.test import Client, override_settings
-from saml2.metadata import entity_descriptor
 
 from tenants import saml_config, services
 from tenants.models import ExternalIdentity, HomeOrganization, Membership, User
@@ -85,7 +84,7 @@ def saml_world(tmp_path_factory: pytest.TempPathFactory) -> SamlWorld:
     }
     # 2. SP metadata from the real configuration; 3. every IdP loads it.
     with override_settings(**overrides):
-        sp_metadata = str(entity_descriptor(saml_config.build_config()))
+        sp_metadata = saml_config.sp_metadata_xml()
     for idp in (uzh, hub, impostor, stranger):
         idp.load_sp(sp_metadata)
     return SamlWorld(uzh=uzh, hub=hub, impostor=impostor, stranger=stranger, overrides=overrides)
