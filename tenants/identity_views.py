@@ -115,11 +115,13 @@ def acs_failure(
 
 
 def posted_response(request: HttpRequest) -> Element | None:
-    """The posted SAMLResponse as XML (not verified: only for choosing a refusal page), parsed once."""
+    """The posted SAMLResponse (or SAMLRequest) as XML, parsed once; not verified, so only for choosing a
+    refusal page."""
     if not hasattr(request, "saml_posted_xml"):
         root: Element | None = None
         try:
-            data = base64.b64decode(request.POST.get("SAMLResponse", ""), validate=False)
+            message = request.POST.get("SAMLResponse") or request.POST.get("SAMLRequest") or ""
+            data = base64.b64decode(message, validate=False)
             root = ElementTree.fromstring(data) if data.strip() else None
         except (binascii.Error, ValueError, ParseError, DefusedXmlException):
             root = None
@@ -196,6 +198,27 @@ def institution_unavailable(request: HttpRequest, entity_id: str) -> HttpRespons
     return response
 
 
+def weak_signature(request: HttpRequest, *, issuer: str, algorithms: list[str], status: int) -> HttpResponse:
+    logger.warning(
+        "SAML message refused: reason=weak_signature_algorithm idp=%s algorithms=%s",
+        issuer or "-",
+        ",".join(sorted(set(algorithms))),
+    )
+    return render(
+        request,
+        "refused.html",
+        {
+            "title": _("Sign-in could not be verified"),
+            "message": _(
+                "Your identity provider signed its message with an outdated method (SHA-1) that auditorium "
+                "no longer accepts."
+            ),
+            "contact": support_contact(),
+        },
+        status=status,
+    )
+
+
 class TolerantMixin:
     """Missing or expired federation metadata (the import cron stopped) is a clear 503, not a stack trace."""
 
@@ -266,7 +289,18 @@ class SignOutView(TolerantMixin, LogoutInitView):
 
 
 class LogoutServiceView(TolerantMixin, LogoutView):
-    """djangosaml2's single logout endpoint, with a 503 page while the metadata is unusable."""
+    """djangosaml2's single logout endpoint, with a 503 page while the metadata is unusable, refusing
+    SHA-1 signatures (the HTTP-Redirect binding's SigAlg, or the posted message's XML signature)."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        sigalg = request.GET.get("SigAlg", "") if request.method == "GET" else ""
+        weak = [sigalg] if sigalg and sigalg not in saml_config.STRONG_SIGNATURES else []
+        root = posted_response(request) if request.method == "POST" else None
+        if root is not None:
+            weak += weak_algorithms(root)
+        if weak:
+            return weak_signature(request, issuer=claimed_issuer(request), algorithms=weak, status=400)
+        return super().dispatch(request, *args, **kwargs)
 
 
 # The IdP's cross-site POST carries no CSRF token (djangosaml2 exempts its own dispatch; ours replaces it).
@@ -304,24 +338,7 @@ class AcsView(TolerantMixin, AssertionConsumerServiceView):
             return institution_unavailable(request, issuer)
         weak = weak_algorithms(root)
         if weak:
-            logger.warning(
-                "SAML sign-in refused: reason=weak_signature_algorithm idp=%s algorithms=%s",
-                issuer or "-",
-                ",".join(sorted(set(weak))),
-            )
-            return render(
-                request,
-                "refused.html",
-                {
-                    "title": _("Sign-in could not be verified"),
-                    "message": _(
-                        "Your identity provider signed the sign-in with an outdated method (SHA-1) that "
-                        "auditorium no longer accepts."
-                    ),
-                    "contact": support_contact(),
-                },
-                status=403,
-            )
+            return weak_signature(request, issuer=issuer, algorithms=weak, status=403)
         return None
 
     def custom_redirect(self, user: Any, relay_state: str, session_info: Any) -> str | None:

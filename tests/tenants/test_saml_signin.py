@@ -766,3 +766,12 @@ def test_sha1_signed_response_is_refused(saml: SamlWorld, uzh: Any, client: Clie
     response = sign_in(client, lecturer(), idp=saml.uzh, sign_alg=SIG_RSA_SHA1, digest_alg=DIGEST_SHA1)
     assert_refused(response, "Sign-in could not be verified")
     assert "SHA-1" in response.content.decode()
+
+
+def test_sha1_signed_logout_messages_are_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    assert sign_in(client, lecturer(), idp=saml.uzh).status_code == 302
+    response = client.get(
+        "/saml2/ls/", {"SAMLRequest": "x", "SigAlg": SIG_RSA_SHA1, "Signature": "x", "RelayState": "/"}
+    )
+    assert response.status_code == 400
+    assert "SHA-1" in response.content.decode()
