@@ -133,7 +133,8 @@ def claimed_issuer(request: HttpRequest) -> str:
     """The IdP a posted response claims to come from (unverified; for logs and pages only)."""
     root = posted_response(request) if request.method == "POST" else None
     issuer = root.find(f"{{{SAML}}}Issuer") if root is not None else None
-    return (issuer.text or "").strip()[:500] if issuer is not None else ""
+    text = (issuer.text or "").strip()[:500] if issuer is not None else ""
+    return "".join(char for char in text if char.isprintable())  # no forged log lines
 
 
 def weak_algorithms(root: Element) -> list[str]:
@@ -210,8 +211,8 @@ def weak_signature(request: HttpRequest, *, issuer: str, algorithms: list[str], 
         {
             "title": _("Sign-in could not be verified"),
             "message": _(
-                "Your identity provider signed its message with an outdated method (SHA-1) that auditorium "
-                "no longer accepts."
+                "Your identity provider signed its message with an outdated method (such as SHA-1) that "
+                "auditorium no longer accepts."
             ),
             "contact": support_contact(),
         },

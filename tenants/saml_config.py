@@ -70,7 +70,7 @@ STRONG_SIGNATURES = frozenset(
 )
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 ALGSUPPORT = "urn:oasis:names:tc:SAML:metadata:algsupport"
-# An unusable federation (unreadable file, xmlsec1 missing) is looked at again after this long.
+# Unusable metadata (unreadable file, xmlsec1 missing) is looked at again after this long.
 RETRY_SECONDS = 60
 
 logger = logging.getLogger(__name__)
@@ -255,11 +255,14 @@ def config_dict(files: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 def build_state(stamp: tuple[Any, ...]) -> SamlState:
-    """Read the metadata files' validUntil, leave out expired files, and load the rest into pysaml2."""
+    """Read the metadata files' validUntil, leave out expired files, and load the rest into pysaml2.
+
+    Expired metadata stays expired until its file changes (the stamp); an unreadable file or a failed load
+    may be passing trouble and is looked at again after RETRY_SECONDS."""
     now = time.time()
     usable: list[str] = []
     expired: dict[str, str] = {}
-    refresh_at: float | None = None
+    deadlines: list[float] = []
     problems: list[str] = []
     for path in (str(path) for path in settings.SAML_METADATA_FILES):
         try:
@@ -267,6 +270,7 @@ def build_state(stamp: tuple[Any, ...]) -> SamlState:
         except (OSError, ValueError, DefusedXmlException, ParseError) as exc:
             logger.error("SAML metadata %s is unusable (%s)", path, exc)
             problems.append(f"{path} is unusable")
+            deadlines.append(now + RETRY_SECONDS)
             continue
         if validity.expired:
             logger.error("SAML metadata %s expired; run manage.py import_federation_metadata", path)
@@ -276,23 +280,22 @@ def build_state(stamp: tuple[Any, ...]) -> SamlState:
         usable.append(path)
         expired.update(validity.expired_entities)
         if validity.earliest_ahead is not None:
-            refresh_at = min(refresh_at or validity.earliest_ahead, validity.earliest_ahead)
-    for entity_id in expired:
-        logger.warning("SAML metadata of %s expired: its sign-in is unavailable", entity_id)
+            deadlines.append(validity.earliest_ahead)
+    if expired:
+        # One line, not one per IdP: an expired aggregate names hundreds.
+        logger.warning("SAML metadata of %d IdPs expired, e.g. %s", len(expired), next(iter(expired)))
     try:
         if not usable and not settings.PORTAL_DEV_IDP:
             raise FederationUnavailable("; ".join(problems) or "no IdP metadata configured")
         config = SPConfig()
         config.load(config_dict(usable))
     except FederationUnavailable as exc:
-        return SamlState(stamp, None, str(exc), now + RETRY_SECONDS if problems else None, expired)
+        return SamlState(stamp, None, str(exc), min(deadlines, default=None), expired)
     except Exception as exc:
         # Whatever pysaml2 raises on metadata it cannot use: sign-in answers 503, the log has the stack.
         logger.exception("SAML configuration could not be loaded")
         return SamlState(stamp, None, f"configuration failed: {exc}", now + RETRY_SECONDS, expired)
-    if problems:
-        refresh_at = min(refresh_at or now + RETRY_SECONDS, now + RETRY_SECONDS)
-    return SamlState(stamp, config, "", refresh_at, expired)
+    return SamlState(stamp, config, "", min(deadlines, default=None), expired)
 
 
 def read_validity(path: str, *, now: float) -> FileValidity:
