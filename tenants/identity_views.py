@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 from djangosaml2.exceptions import IdPConfigurationMissing
 from djangosaml2.utils import available_idps, validate_referral_url
 from djangosaml2.views import AssertionConsumerServiceView, LoginView, LogoutInitView, LogoutView
+from saml2 import SAMLError
 from saml2.mdstore import TooOld
 from saml2.response import (
     DecryptionFailed,
@@ -30,7 +31,7 @@ from saml2.response import (
     UnsolicitedResponse,
     VerificationError,
 )
-from saml2.s_utils import UnknownSystemEntity
+from saml2.s_utils import UnknownSystemEntity, UnravelError
 from saml2.sigver import MissingKey, SignatureError, SigverError
 from saml2.validate import ResponseLifetimeExceed, ToEarly
 
@@ -301,7 +302,21 @@ class LogoutServiceView(TolerantMixin, LogoutView):
             weak += weak_algorithms(root)
         if weak:
             return weak_signature(request, issuer=claimed_issuer(request), algorithms=weak, status=400)
-        return super().dispatch(request, *args, **kwargs)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except (UnravelError, SAMLError, ValueError) as exc:
+            # An unreadable or unverifiable logout message: a page, not a stack trace.
+            logger.warning("SAML logout message refused: reason=%s", type(exc).__name__)
+            return render(
+                request,
+                "refused.html",
+                {
+                    "title": _("Sign-out request refused"),
+                    "message": _("The sign-out message could not be read or verified."),
+                    "contact": support_contact(),
+                },
+                status=400,
+            )
 
 
 # The IdP's cross-site POST carries no CSRF token (djangosaml2 exempts its own dispatch; ours replaces it).
