@@ -277,6 +277,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # pysaml2's and djangosaml2's DEBUG and INFO records never pass (they quote assertions and attributes);
+    # their warnings pass with non-plain arguments withheld (tenants/saml_logging.py, installed at startup).
     "loggers": {"saml2": {"level": env_str("SAML_LOG_LEVEL", "WARNING")}},
 }
 
