@@ -214,13 +214,21 @@ SAML_FEDERATION_CERT_FILE = env_str("SAML_FEDERATION_CERT_FILE")
 XMLSEC_BINARY = env_str("XMLSEC_BINARY", "/usr/bin/xmlsec1")
 # Named on refusal pages ("If you think this is wrong, contact ...").
 SAML_SUPPORT_CONTACT = env_str("SAML_SUPPORT_CONTACT")
+# The service's name in the SP metadata (md:ServiceName), shown by IdPs and discovery services.
+SAML_SERVICE_NAME = env_str("SAML_SERVICE_NAME", "auditorium")
 # Where import_federation_metadata writes the verified aggregate (default: first SAML_METADATA_FILES entry).
 SAML_FEDERATION_METADATA_FILE = env_str(
     "SAML_FEDERATION_METADATA_FILE", SAML_METADATA_FILES[0] if SAML_METADATA_FILES else ""
 )
 
-# The bundled development IdP: only with PORTAL_DEV_IDP=1 (make run); a deploy check refuses it without DEBUG.
+# The bundled development IdP: only with PORTAL_DEV_IDP=1 (make run), and only in a debug run: it signs in
+# anyone as anyone, so a production process (DEBUG off) refuses to start with it.
 PORTAL_DEV_IDP = env_bool("PORTAL_DEV_IDP", False)
+if PORTAL_DEV_IDP and not DEBUG:
+    raise ImproperlyConfigured(
+        "PORTAL_DEV_IDP=1 mounts the development IdP, which signs in anyone as anyone; it runs only with "
+        "DEBUG=1. Unset PORTAL_DEV_IDP in production."
+    )
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -269,6 +277,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # pysaml2's and djangosaml2's DEBUG and INFO records never pass (they quote assertions and attributes);
+    # their warnings pass with non-plain arguments withheld (tenants/saml_logging.py, installed at startup).
     "loggers": {"saml2": {"level": env_str("SAML_LOG_LEVEL", "WARNING")}},
 }
 
