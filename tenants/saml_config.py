@@ -7,6 +7,7 @@ but is then encrypted to us, unsolicited responses are refused (that is what def
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import os
@@ -93,6 +94,7 @@ class SamlState:
     problem: str
     refresh_at: float | None
     expired_idps: Mapping[str, str]
+    receiving: SPConfig | None = None  # `config` without the signing key, for sign-in (see load_config)
 
 
 @dataclass
@@ -118,7 +120,24 @@ def load_config(request: Any = None) -> SPConfig:
     state = current_state()
     if state.config is None:
         raise FederationUnavailable(state.problem)
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.url_name in RECEIVING_VIEWS and state.receiving is not None:
+        return state.receiving
     return state.config
+
+
+# Sign-in sends an unsigned AuthnRequest and receives a response: the signing key is not needed there. pysaml2
+# parses (and validates) the key file each time a client is made, once per request in djangosaml2, which was
+# most of a sign-in's CPU with a 3072-bit key. Logout signs its messages and keeps the full configuration.
+RECEIVING_VIEWS = frozenset({"saml2_login", "saml2_acs"})
+
+
+def without_signing_key(config: SPConfig) -> SPConfig:
+    """The same configuration (metadata object shared, not parsed again) without the signing key; decryption
+    keeps its key through `encryption_keypairs`."""
+    receiving = copy.copy(config)
+    receiving.key_file = None
+    return receiving
 
 
 def current_state() -> SamlState:
@@ -295,7 +314,7 @@ def build_state(stamp: tuple[Any, ...]) -> SamlState:
         # Whatever pysaml2 raises on metadata it cannot use: sign-in answers 503, the log has the stack.
         logger.exception("SAML configuration could not be loaded")
         return SamlState(stamp, None, f"configuration failed: {exc}", now + RETRY_SECONDS, expired)
-    return SamlState(stamp, config, "", min(deadlines, default=None), expired)
+    return SamlState(stamp, config, "", min(deadlines, default=None), expired, without_signing_key(config))
 
 
 def read_validity(path: str, *, now: float) -> FileValidity:

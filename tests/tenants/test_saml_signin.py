@@ -783,3 +783,25 @@ def test_unreadable_logout_message_is_a_clear_400(saml: SamlWorld, uzh: Any, cli
         response = client.get("/saml2/ls/", query)
         assert response.status_code == 400, response.content[:500]
         assert "Sign-out request refused" in response.content.decode()
+
+
+def test_sign_in_uses_the_configuration_without_the_signing_key(saml: SamlWorld, rf: Any) -> None:
+    """Login and ACS clients get no signing key (pysaml2 parses it for every client: most of a sign-in's
+    CPU with a 3072-bit key); logout, which signs, keeps it. Decryption keeps its key; metadata is shared."""
+    from django.urls import resolve
+
+    from tenants.saml_config import load_config
+
+    full = load_config()
+    for path, signs in [
+        ("/saml2/login/", False),
+        ("/saml2/acs/", False),
+        ("/saml2/logout/", True),
+        ("/saml2/ls/", True),
+    ]:
+        request = rf.get(path)
+        request.resolver_match = resolve(path)
+        config = load_config(request)
+        assert bool(config.key_file) == signs, path
+        assert config.encryption_keypairs == full.encryption_keypairs
+        assert config.metadata is full.metadata
