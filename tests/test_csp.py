@@ -1,0 +1,123 @@
+"""Every response carries the portal's Content-Security-Policy (portal/csp.py); pages add only what they
+declare (the Jitsi server on the meeting page, the IdP a SAML form posts to)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+from django.test import Client
+from saml2.pack import http_form_post_message
+
+from portal import csp
+from tests.csp_pages import site
+
+pytestmark = pytest.mark.django_db
+
+REQUIRED = {
+    "default-src": {"'self'"},
+    "script-src": {"'self'"},
+    "style-src": {"'self'"},
+    "img-src": {"'self'", "data:"},
+    "connect-src": {"'self'", "ws://testserver", "wss://testserver"},
+    "object-src": {"'none'"},
+    "base-uri": {"'none'"},
+    "frame-ancestors": {"'none'"},
+    "form-action": {"'self'"},
+}
+
+
+def directives(header: str) -> dict[str, list[str]]:
+    parsed = {}
+    for part in header.split(";"):
+        name, *sources = part.split()
+        parsed[name] = sources
+    return parsed
+
+
+def assert_strict(response, *, jitsi: str | None = None) -> dict[str, list[str]]:
+    policy = directives(response["Content-Security-Policy"])
+    for name, sources in REQUIRED.items():
+        assert sources <= set(policy[name]), (name, policy[name])
+    for name in ("script-src", "style-src", "default-src"):
+        assert not {"'unsafe-inline'", "'unsafe-eval'", "*", "https:", "http:"} & set(policy[name]), policy
+    expected_frames = [jitsi] if jitsi else ["'none'"]
+    assert policy["frame-src"] == expected_frames
+    assert policy["script-src"] == ["'self'", jitsi] if jitsi else policy["script-src"] == ["'self'"]
+    return policy
+
+
+def test_every_page_of_every_actor_carries_the_policy(tenant, host, member, admin_user, settings):
+    settings.ANONYMOUS_TENANT = tenant.slug
+    pages = site(tenant, host)
+    actors = {"anonymous": None, "member": member, "host": host, "admin": admin_user}
+    seen = 0
+    for actor, urls in pages.items():
+        client = Client()
+        if actors[actor] is not None:
+            client.force_login(actors[actor])
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, (actor, url, response.status_code)
+            if response["Content-Type"].startswith("text/html"):
+                meeting = b'id="jitsi-options"' in response.content
+                assert_strict(response, jitsi="https://meet.uzh.example.org" if meeting else None)
+                assert b"<style" not in response.content and b" style=" not in response.content, url
+                assert b"<script>" not in response.content and b" onload=" not in response.content, url
+                seen += 1
+    assert seen >= 25
+
+
+def test_errors_json_and_static_answers_carry_it_too(client, tenant):
+    for url in ("/no-such-page/", "/nope/", "/api/v1/me/", "/uzh/rooms/missing/", "/healthz"):
+        assert_strict(client.get(url))
+
+
+def test_branding_stylesheet_replaces_the_inline_style(client, tenant, admin_user):
+    from tenants import services
+
+    services.change_branding(actor=admin_user, tenant=tenant, changes={"primary_colour": "#8a1538"})
+    page = client.get("/uzh/").content.decode()
+    assert "<style" not in page and 'href="/uzh/branding.css?v=2"' in page
+    css = client.get("/uzh/branding.css?v=2")
+    assert css["Content-Type"] == "text/css; charset=utf-8"
+    assert "--primary: #8a1538;" in css.content.decode()
+    assert client.get("/uzh/branding.css", HTTP_IF_NONE_MATCH=css["ETag"]).status_code == 304
+
+
+def test_redoc_gets_a_style_nonce_and_nothing_else(client):
+    response = client.get("/api/v1/docs/redoc/")
+    policy = directives(response["Content-Security-Policy"])
+    nonce = [s for s in policy["style-src"] if s.startswith("'nonce-")]
+    assert len(nonce) == 1 and f'data-nonce="{nonce[0][7:-1]}"'.encode() in response.content
+    assert policy["script-src"] == ["'self'"]
+
+
+def test_swagger_init_script_is_a_url_not_inline(client):
+    page = client.get("/api/v1/docs/")
+    assert b"<script>" not in page.content and b"<style" not in page.content
+    script = client.get("/api/v1/docs/?script=")
+    assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
+
+
+def test_pysaml2_auto_post_page_is_allowed_exactly_on_saml_routes(rf):
+    # Contract with pysaml2: its POST-binding page submits from this one onload handler (allowed by hash).
+    page = http_form_post_message("<x/>", "https://idp.example.org/slo", typ="SAMLRequest")["data"]
+    assert f'onload="{csp.PYSAML2_AUTO_POST}"' in page
+    digest = base64.b64encode(hashlib.sha256(csp.PYSAML2_AUTO_POST.encode()).digest()).decode()
+    from django.http import HttpResponse
+
+    response = HttpResponse(page)
+    on_saml = directives(csp.policy_for(rf.get("/saml2/ls/"), response))
+    assert f"'sha256-{digest}'" in on_saml["script-src"] and "'unsafe-hashes'" in on_saml["script-src"]
+    assert on_saml["form-action"] == ["'self'", "https://idp.example.org"]
+    elsewhere = directives(csp.policy_for(rf.get("/uzh/"), response))
+    assert elsewhere["script-src"] == ["'self'"] and elsewhere["form-action"] == ["'self'"]
+
+
+def test_origin_accepts_only_plain_http_origins():
+    assert csp.origin("https://meet.example.org/path?x=1") == "https://meet.example.org"
+    assert csp.origin("https://meet.example.org:8443/") == "https://meet.example.org:8443"
+    for bad in ("javascript:alert(1)", "data:text/html,x", "https://a b/", "https://x;script-src *", "/local"):
+        assert csp.origin(bad) == ""
