@@ -1,8 +1,8 @@
 """The Content-Security-Policy of every response (DESIGN.md "Pages": no inline script or style, anywhere).
 
 A small middleware of our own rather than django-csp: the policy is one fixed dictionary, and the few
-per-page additions (the Jitsi server a meeting page embeds, the IdP a SAML form posts to, Redoc's style
-nonce) are declared by the page itself through `allow()` / `nonce()` (or the `csp` template tags), so
+per-page additions (the Jitsi server a meeting page embeds, the IdP a SAML form posts to, what the
+Redoc page needs) are declared by the page itself through `allow()` (or the `csp` template tags), so
 there is one place to read and no extra dependency to pin and upgrade.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import secrets
 from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -32,6 +31,7 @@ POLICY: dict[str, tuple[str, ...]] = {
     # The live counts' websockets (static/js/live-count.js) are added per host, see _connect_sources.
     "connect-src": ("'self'",),
     "frame-src": ("'none'",),
+    "worker-src": ("'self'",),
     "object-src": ("'none'",),
     "base-uri": ("'none'",),
     "frame-ancestors": ("'none'",),
@@ -51,7 +51,6 @@ _PYSAML2_FORM = re.compile(rb'<body onload="document\.forms\[0\]\.submit\(\)">.*
 # Kept in the request's environ (PEP 3333 leaves dotted keys to applications): a DRF Request (the API
 # docs) shares its HttpRequest's META, so what its template declares reaches the middleware too.
 _EXTRA = "auditorium.csp_extra"
-_NONCE = "auditorium.csp_nonce"
 
 
 def _extra(request: HttpRequest) -> dict[str, list[str]]:
@@ -79,13 +78,15 @@ def allow(request: HttpRequest, directive: str, url: str) -> None:
         _extra(request).setdefault(directive, []).append(source)
 
 
-def nonce(request: HttpRequest) -> str:
-    """A style nonce for this response (Redoc's generated <style> elements carry it)."""
-    value: str | None = request.META.get(_NONCE)
-    if value is None:
-        value = request.META[_NONCE] = secrets.token_urlsafe(18)
-        _extra(request).setdefault("style-src", []).append(f"'nonce-{value}'")
-    return value
+def allow_keyword(request: HttpRequest, directive: str, keyword: str) -> None:
+    """A relaxation a third-party page cannot do without (Redoc: runtime styles, a blob: search worker);
+    only these pairs exist, so a template cannot open script-src."""
+    if (directive, keyword) not in RELAXATIONS:
+        raise ValueError(f"not an allowed CSP relaxation: {directive} {keyword}")
+    _extra(request).setdefault(directive, []).append(keyword)
+
+
+RELAXATIONS = {("style-src", "'unsafe-inline'"), ("worker-src", "blob:")}
 
 
 def _render(directives: dict[str, tuple[str, ...] | list[str]]) -> str:

@@ -1,8 +1,8 @@
 """Template tags with which a page declares what it needs beyond the portal's Content-Security-Policy.
 
 `{% csp_allow "frame-src" url %}` adds url's origin to a directive of this response's policy;
-`{% csp_nonce as nonce %}` gives a style nonce (for a library that creates <style> elements itself).
-Both print nothing but the nonce; they act on the request, which the middleware reads afterwards."""
+`{% csp_allow_keyword "worker-src" "blob:" %}` one of the few relaxations portal.csp.RELAXATIONS lists.
+Both print nothing; they act on the request, which the middleware reads afterwards."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def csp_allow(context: dict[str, Any], directive: str, url: str) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def csp_nonce(context: dict[str, Any]) -> str:
+def csp_allow_keyword(context: dict[str, Any], directive: str, keyword: str) -> str:
     request = context.get("request")
-    return csp.nonce(request) if request is not None else ""
+    if request is not None:
+        csp.allow_keyword(request, directive, keyword)
+    return ""
