@@ -46,7 +46,9 @@ PYSAML2_AUTO_POST = "document.forms[0].submit()"
 PYSAML2_AUTO_POST_HASH = (
     "'sha256-" + base64.b64encode(hashlib.sha256(PYSAML2_AUTO_POST.encode()).digest()).decode() + "'"
 )
-_PYSAML2_FORM = re.compile(rb'<body onload="document\.forms\[0\]\.submit\(\)">.*?<form action="([^"]+)"', re.S)
+_PYSAML2_FORM = re.compile(
+    rb'<body onload="document\.forms\[0\]\.submit\(\)">.*?<form action="([^"]+)"', re.S
+)
 
 # Kept in the request's environ (PEP 3333 leaves dotted keys to applications): a DRF Request (the API
 # docs) shares its HttpRequest's META, so what its template declares reaches the middleware too.

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile, File
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from tenants.models import Branding, JitsiDeployment, Tenant
 
@@ -104,7 +104,7 @@ def _decode(data: bytes) -> tuple[Image.Image, str]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # Pillow's own limit (far above ours); the warning is an exception only where warnings are errors.
         raise ImageRefused(_("The image is larger than 4096 by 4096 pixels.")) from exc
-    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on crafted input; each is a refusal
+    except Exception as exc:
         if data.startswith(OTHER_IMAGE_SIGNATURES) or data[4:12] in (b"ftypavif", b"ftypheic"):
             raise ImageRefused(_("Only PNG, JPEG and WebP images are accepted.")) from exc
         raise ImageRefused(_("This file is not an image we can read. Upload PNG, JPEG or WebP.")) from exc
@@ -147,7 +147,7 @@ def prepare_image(upload: File) -> PreparedImage:
             clean = clean.convert("RGB")
         buffer = io.BytesIO()
         clean.save(buffer, image_format, **SAVE_OPTIONS[image_format])
-    except Exception as exc:  # noqa: BLE001 - truncated or crafted pixel data shows only when decoding
+    except Exception as exc:
         raise ImageRefused(_("This file is not an image we can read. Upload PNG, JPEG or WebP.")) from exc
     finally:
         image.close()

@@ -132,7 +132,9 @@ def change_branding(*, actor: User, tenant: Tenant, changes: dict[str, Any]) -> 
     if not changed:
         return branding
     superseded = [
-        getattr(branding, field).name for field in changed if field in BRANDING_IMAGES and getattr(branding, field)
+        getattr(branding, field).name
+        for field in changed
+        if field in BRANDING_IMAGES and getattr(branding, field)
     ]
     for field in changed:
         setattr(branding, field, changes[field])

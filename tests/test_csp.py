@@ -126,5 +126,11 @@ def test_pysaml2_auto_post_page_is_allowed_exactly_on_saml_routes(rf):
 def test_origin_accepts_only_plain_http_origins():
     assert csp.origin("https://meet.example.org/path?x=1") == "https://meet.example.org"
     assert csp.origin("https://meet.example.org:8443/") == "https://meet.example.org:8443"
-    for bad in ("javascript:alert(1)", "data:text/html,x", "https://a b/", "https://x;script-src *", "/local"):
+    for bad in (
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "https://a b/",
+        "https://x;script-src *",
+        "/local",
+    ):
         assert csp.origin(bad) == ""

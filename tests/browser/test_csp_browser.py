@@ -145,7 +145,14 @@ def test_development_idp_round_trip_has_no_policy_violation(browser, dev_site):
     messages: list[str] = []
     page.on("console", lambda m: messages.append(m.text) if "Content Security Policy" in m.text else None)
     seen: list[str] = []
-    page.on("response", lambda r: seen.append(r.headers.get("content-security-policy", "")) if r.request.resource_type == "document" else None)
+    page.on(
+        "response",
+        lambda r: (
+            seen.append(r.headers.get("content-security-policy", ""))
+            if r.request.resource_type == "document"
+            else None
+        ),
+    )
     page.goto(f"{dev_site}/demo/")
     page.get_by_role("link", name="Sign in").click()
     page.wait_for_url(f"{dev_site}/dev-idp/sso/**")

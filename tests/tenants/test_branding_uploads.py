@@ -121,8 +121,12 @@ def _png_header_claiming(width: int, height: int) -> bytes:
     idat = b"IDAT" + zlib.compress(b"\0" * 64)
     return (
         b"\x89PNG\r\n\x1a\n"
-        + len(ihdr).to_bytes(4, "big") + chunk + zlib.crc32(chunk).to_bytes(4, "big")
-        + (len(idat) - 4).to_bytes(4, "big") + idat + zlib.crc32(idat).to_bytes(4, "big")
+        + len(ihdr).to_bytes(4, "big")
+        + chunk
+        + zlib.crc32(chunk).to_bytes(4, "big")
+        + (len(idat) - 4).to_bytes(4, "big")
+        + idat
+        + zlib.crc32(idat).to_bytes(4, "big")
     )
 
 
@@ -204,7 +208,9 @@ def test_media_answers_404_for_anything_but_an_accepted_image(client, media, nam
     assert b"<script" not in response.content
 
 
-@pytest.mark.parametrize("path", ["/media/../../etc/passwd.png", "/media/branding/%00.png", "/media/branding/"])
+@pytest.mark.parametrize(
+    "path", ["/media/../../etc/passwd.png", "/media/branding/%00.png", "/media/branding/"]
+)
 def test_media_refuses_odd_paths(client, path):
     assert client.get(path).status_code == 404
 
