@@ -74,11 +74,6 @@ def contrast_warnings(*, primary: str, background: str) -> list[str]:
     return warnings
 
 
-def check_image(upload: File) -> str:
-    """Accept PNG, JPEG or WebP within limits; answer the extension of the detected format."""
-    return prepare_image(upload).extension
-
-
 class PreparedImage(ContentFile):
     """An upload re-encoded by prepare_image: pixels only, named by its detected format."""
 

@@ -77,6 +77,15 @@ def test_errors_json_and_static_answers_carry_it_too(client, tenant):
         assert_strict(client.get(url))
 
 
+def test_csrf_failure_page_has_no_inline_style(tenant, member):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 403
+    assert b"<style" not in response.content and b"/static/css/site.css" in response.content
+    assert_strict(response)
+
+
 def test_branding_stylesheet_replaces_the_inline_style(client, tenant, admin_user):
     from tenants import services
 
@@ -134,3 +143,20 @@ def test_origin_accepts_only_plain_http_origins():
         "/local",
     ):
         assert csp.origin(bad) == ""
+
+
+def test_djangosaml2_post_binding_page_posts_to_the_idp_without_inline_script(rf):
+    # djangosaml2 renders this template when an IdP offers only the POST binding for sign-in.
+    from django.http import HttpResponse
+    from django.template.loader import render_to_string
+
+    request = rf.get("/saml2/login/")
+    html = render_to_string(
+        "djangosaml2/post_binding_form.html",
+        {"target_url": "https://idp.example.org/sso", "params": {"SAMLRequest": "PHg+", "RelayState": "/"}},
+        request=request,
+    )
+    assert "<script>" not in html and "onload" not in html and "js/auto-post.js" in html
+    policy = directives(csp.policy_for(request, HttpResponse(html)))
+    assert policy["form-action"] == ["'self'", "https://idp.example.org"]
+    assert policy["script-src"] == ["'self'"]
