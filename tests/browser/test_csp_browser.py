@@ -84,6 +84,8 @@ def test_every_page_renders_without_a_policy_violation(
             "welcome_text": "Welcome to **UZH**",
         },
     )
+    from playwright.sync_api import expect
+
     base = live_server.url.replace("127.0.0.1", "localhost")
     pages = site(tenant, host)
     people = {"anonymous": None, "member": member, "host": host, "admin": admin_user}
@@ -111,8 +113,9 @@ def test_every_page_renders_without_a_policy_violation(
             context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
             page.goto(f"{base}/{tenant.slug}/rooms/")
             page.locator("a[href$='/share/']").first.click()
+            page.wait_for_load_state("load")  # copy-link.js is deferred: bound by then
             page.get_by_test_id("copy-link").click()
-            assert page.locator("#copy-status").inner_text() == "Copied."
+            expect(page.locator("#copy-status")).to_have_text("Copied.")
             violations.extend(f"share: {v}" for v in page.evaluate("window.__csp"))
         context.close()
     assert visited >= 25
