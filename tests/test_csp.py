@@ -72,9 +72,22 @@ def test_every_page_of_every_actor_carries_the_policy(tenant, host, member, admi
     assert seen >= 25
 
 
-def test_errors_json_and_static_answers_carry_it_too(client, tenant):
-    for url in ("/no-such-page/", "/nope/", "/api/v1/me/", "/uzh/rooms/missing/", "/healthz"):
-        assert_strict(client.get(url))
+def test_error_pages_carry_it_too(client, tenant):
+    for url in ("/no-such-page/", "/nope/", "/uzh/rooms/missing/"):
+        response = client.get(url)
+        assert response["Content-Type"].startswith("text/html") and response.status_code in (302, 404)
+        assert_strict(response)
+
+
+def test_answers_that_are_not_pages_get_the_strictest_policy(client, tenant, member):
+    client.force_login(member)
+    # The static file last: closing its streamed answer ends the "request" (and the test connection).
+    for url in ("/api/v1/me/", "/api/v1/schema/", "/uzh/branding.css", "/static/js/live-count.js"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Content-Security-Policy"] == csp.NOT_A_PAGE
+    response.close()
+    assert directives(csp.NOT_A_PAGE)["default-src"] == ["'none'"]
 
 
 def test_csrf_failure_page_has_no_inline_style(tenant, member):
