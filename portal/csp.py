@@ -130,9 +130,10 @@ def policy_for(request: HttpRequest, response: HttpResponseBase) -> str:
     except DisallowedHost:
         host = ""
     secure = request.is_secure()
-    extra: dict[str, list[str]] = dict(request.META.get(_EXTRA, {}))
+    extra = {name: list(sources) for name, sources in request.META.get(_EXTRA, {}).items()}
     if request.path.startswith(SAML_PREFIX):
-        extra.update(_pysaml2_auto_post(response))
+        for name, sources in _pysaml2_auto_post(response).items():
+            extra.setdefault(name, []).extend(sources)
     if not extra:
         return _header(host, secure)
     return _render(_with(dict(POLICY), {"connect-src": _connect_sources(host, secure), **extra}))
