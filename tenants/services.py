@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Any
 
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
@@ -101,20 +103,39 @@ BRANDING_FIELDS = (
     "logo",
     "background_image",
 )
+BRANDING_IMAGES = ("logo", "background_image")
 
 
 @transaction.atomic
 def change_branding(*, actor: User, tenant: Tenant, changes: dict[str, Any]) -> Branding:
-    """Apply validated branding changes; images must have passed tenants.branding.check_image."""
-    from tenants.branding import forget_document
+    """Apply validated branding changes. Every new image passes tenants.branding.prepare_image (a file
+    that did not is re-encoded here, so no caller can store the client's bytes or name); replaced and
+    removed images are deleted from storage once the change is committed."""
+    from tenants.branding import PreparedImage, forget_document, prepare_image
 
     unknown = set(changes) - set(BRANDING_FIELDS)
     if unknown:
         raise ValueError(f"not branding fields: {sorted(unknown)}")
+    changes = dict(changes)
+    for field in set(BRANDING_IMAGES) & set(changes):
+        value = changes[field]
+        if value in ("", None):
+            changes[field] = ""  # removed
+        elif isinstance(value, File):
+            if not isinstance(value, PreparedImage):
+                changes[field] = prepare_image(value)  # ImageRefused (a ValueError) says what is wrong
+        else:
+            # A stored name would point this tenant at any file under MEDIA_ROOT (and delete it later).
+            raise ValueError(f"{field}: an uploaded file or '' to remove it")
     branding, _created = Branding.objects.select_for_update().get_or_create(tenant=tenant)
     changed = [field for field, value in changes.items() if getattr(branding, field) != value]
     if not changed:
         return branding
+    superseded = [
+        getattr(branding, field).name
+        for field in changed
+        if field in BRANDING_IMAGES and getattr(branding, field)
+    ]
     for field in changed:
         setattr(branding, field, changes[field])
     branding.version += 1
@@ -122,7 +143,15 @@ def change_branding(*, actor: User, tenant: Tenant, changes: dict[str, Any]) -> 
     branding.save(update_fields=[*changed, "version", "updated_at"])
     audit(tenant=tenant, actor=actor, action="branding.changed", target=tenant.slug, fields=sorted(changed))
     transaction.on_commit(lambda: forget_document(tenant))
+    for name in superseded:
+        # Only after the commit: a rolled-back change still points at the old file. Robust: a file
+        # already gone (or a storage hiccup) is logged, it does not undo the saved change.
+        transaction.on_commit(partial(_delete_branding_file, name), robust=True)
     return branding
+
+
+def _delete_branding_file(name: str) -> None:
+    Branding._meta.get_field("logo").storage.delete(name)  # type: ignore[attr-defined]  # a FileField
 
 
 @transaction.atomic
