@@ -12,7 +12,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from tenants.fields import SealedTextField
+from tenants.fields import SealedTextField, ServiceURLField
 
 slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
@@ -135,7 +135,7 @@ class JitsiDeployment(models.Model):
     )
     app_secret = SealedTextField(_("app secret (HS256)"), blank=True)
     event_secret = SealedTextField(_("event secret"), blank=True)
-    room_api_url = models.URLField(
+    room_api_url = ServiceURLField(
         _("room API URL"),
         blank=True,
         help_text=_("Prosody's mod_muc_size base URL for reconciling counts, e.g. http://prosody:5280"),
@@ -265,9 +265,16 @@ class SigningKey(models.Model):
 hex_colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f5fa8."))
 
 
+BRANDING_EXTENSIONS = ("png", "jpg", "webp")
+
+
 def branding_upload_path(instance: Branding, filename: str) -> str:
     # A fresh random name per upload: cached old URLs never show a new image, and names reveal nothing.
+    # The name reaching here is tenants.branding.prepare_image's (its detected format), never the client's;
+    # anything else is refused rather than stored under an extension a browser might run.
     extension = filename.rsplit(".", 1)[-1].lower()
+    if extension not in BRANDING_EXTENSIONS:
+        raise ValueError("branding images are stored only through tenants.branding.prepare_image")
     return f"branding/{instance.tenant.slug}/{uuid.uuid4().hex}.{extension}"
 
 
