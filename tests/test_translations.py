@@ -24,6 +24,14 @@ from tests.conftest import require
 LANGUAGES = ("de", "fr", "it")
 
 
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """LocaleMiddleware leaves the request's language active in the test's thread after a test client call;
+    later tests expect English."""
+    yield
+    translation.activate("en")
+
+
 def needs_xgettext() -> None:
     require(shutil.which("xgettext") is not None and shutil.which("msgmerge") is not None, "GNU gettext")
 
