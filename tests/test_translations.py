@@ -239,3 +239,54 @@ def test_javascript_catalogue_on_a_tenant_host(client, tenant, settings):
         assert "%(count)s personnes dans la r" in response.content.decode()  # JSON escapes the é
     finally:
         forget_hosts()
+
+
+@pytest.mark.browser
+def test_live_count_sentence_in_chromium(db, client, chromium_path):
+    """live-count.js shows one whole translated sentence around the live number, in each language."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_support import CHROMIUM_ARGS
+
+    script = (translations.ROOT / "static" / "js" / "live-count.js").read_text()
+    # A stand-in WebSocket: the test hands the script the server's messages itself.
+    fake_socket = (
+        "window.sockets = []; window.WebSocket = class { constructor(url) { this.url = url;"
+        " window.sockets.push(this); } };"
+    )
+    span = (
+        '<span data-live-count data-room="r1" data-ws-path="/ws/uzh/rooms/r1/">'
+        "<span data-live-count-number>…</span> <span data-live-count-label>in the meeting</span></span>"
+    )
+    expected = {
+        "en": ["1 person in the meeting", "3 people in the meeting"],
+        "de": ["1 Person im Meeting", "3 Personen im Meeting"],
+        "fr": ["1 personne dans la réunion", "3 personnes dans la réunion"],
+        "it": ["1 persona nella riunione", "3 persone nella riunione"],
+    }
+    # Fetched before Playwright starts its event loop (the ORM refuses to run inside one).
+    catalogues = {
+        lang: client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE=lang).content.decode() for lang in expected
+    }
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            for lang, sentences in expected.items():
+                catalogue = catalogues[lang]
+                page = browser.new_page()
+                page.set_content(f'<html lang="{lang}"><body>{span}</body></html>')
+                for code in (fake_socket, catalogue, script):
+                    page.add_script_tag(content=code)
+                shown = []
+                for count in (1, 3):
+                    page.evaluate(
+                        "n => window.sockets[0].onmessage({data: JSON.stringify("
+                        "{type: 'participants', room: 'r1', count: n})})",
+                        count,
+                    )
+                    shown.append(" ".join(page.inner_text("[data-live-count]").split()))
+                assert shown == sentences, lang
+                assert page.inner_text("[data-live-count-number]") == "3"
+                page.close()
+        finally:
+            browser.close()
