@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from portal.validators import TextRule
 
 # The path suffix under /jitsi/<deployment>/events/ and the event_name Prosody puts in the body.
 EVENT_NAMES = {
@@ -27,6 +30,12 @@ EVENT_NAMES = {
 
 # Unix seconds between 2000 and 2100: anything else is a broken clock or a wrong field, not a meeting.
 _MIN_TS, _MAX_TS = 946684800, 4102444800
+# More people than any Jitsi room holds; beyond it a count is a broken or hostile body (and would overflow
+# the database's integer).
+MAX_OCCUPANTS = 100_000
+# Lengths of the strings kept (MeetingSession.room_name, Occupancy.occupant_jid and .participant_id).
+MAX_ROOM_NAME, MAX_ROOM_JID, MAX_JID, MAX_PARTICIPANT_ID = 300, 600, 500, 200
+_IDENTIFIER = TextRule()  # one line, no control characters: the portal's rule for all text
 
 
 class EventError(ValueError):
@@ -99,8 +108,13 @@ def parse_event(kind: str, body: bytes) -> Event:
         raise EventError(_("Unknown event path “%(kind)s”.") % {"kind": kind})
     try:
         data = json.loads(body)
+    except RecursionError:
+        raise EventError(_("The body is nested too deeply.")) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EventError(_("The body is not valid JSON: %(error)s") % {"error": exc}) from None
+    except ValueError:
+        # Python converts integers of at most 4300 digits (sys.get_int_max_str_digits).
+        raise EventError(_("The body holds a number with too many digits.")) from None
     return parse_payload(kind, data)
 
 
@@ -134,25 +148,39 @@ def parse_payload(kind: str, data: Any) -> Event:
 
 
 def _room(data: dict[str, Any]) -> RoomRef:
-    room_name = _string(data, "room_name")
+    room_name = _string(data, "room_name", limit=MAX_ROOM_NAME)
     room_jid = data.get("room_jid", "")
     if not isinstance(room_jid, str):
         raise EventError(_("Field “room_jid” must be a string."))
+    _check_text(room_jid, "room_jid", MAX_ROOM_JID)
     is_breakout = data.get("is_breakout", False)
     if not isinstance(is_breakout, bool):
         raise EventError(_("Field “is_breakout” must be true or false."))
-    if len(room_name) > 300 or any(c in room_name for c in "@/ \t\r\n"):
+    if any(c in room_name for c in "@/ "):
         raise EventError(_("Field “room_name” is not a MUC room name."))
     return RoomRef(room_name=room_name, room_jid=room_jid, is_breakout=is_breakout)
 
 
-def _string(data: dict[str, Any], key: str, where: str = "") -> str:
+def _check_text(value: str, label: str, limit: int) -> None:
+    """The portal's text rule (no control characters, NUL, lone surrogates or line breaks) and a length."""
+    if len(value) > limit:
+        raise EventError(_("Field “%(field)s” is too long.") % {"field": label})
+    try:
+        _IDENTIFIER(value)
+    except ValidationError as exc:
+        raise EventError(
+            _("Field “%(field)s”: %(problem)s") % {"field": label, "problem": " ".join(exc.messages)}
+        ) from None
+
+
+def _string(data: dict[str, Any], key: str, where: str = "", *, limit: int) -> str:
     label = f"{where}.{key}" if where else key
     if key not in data:
         raise EventError(_("Field “%(field)s” is missing.") % {"field": label})
     value = data[key]
     if not isinstance(value, str) or not value:
         raise EventError(_("Field “%(field)s” must be a non-empty string.") % {"field": label})
+    _check_text(value, label, limit)
     return value
 
 
@@ -183,15 +211,16 @@ def _count(data: dict[str, Any]) -> int | None:
     value = data.get("active_occupants_count")
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise EventError(_("Field “active_occupants_count” must be a whole number ≥ 0."))
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_OCCUPANTS:
+        raise EventError(
+            _("Field “active_occupants_count” must be a whole number from 0 to %(max)d.")
+            % {"max": MAX_OCCUPANTS}
+        )
     return value
 
 
 def _occupant(data: dict[str, Any], where: str, *, needs_left: bool) -> Occupant:
-    jid = _string(data, "occupant_jid", where)
-    if len(jid) > 500:
-        raise EventError(_("Field “%(field)s” is too long.") % {"field": f"{where}.occupant_jid"})
+    jid = _string(data, "occupant_jid", where, limit=MAX_JID)
     joined_at = _timestamp(data, "joined_at", where)
     left_at = (
         _timestamp(data, "left_at", where) if needs_left else _optional_timestamp(data, "left_at", where)
@@ -203,9 +232,9 @@ def _occupant(data: dict[str, Any], where: str, *, needs_left: bool) -> Occupant
         participant_id = ""
     if not isinstance(participant_id, str | int) or isinstance(participant_id, bool):
         raise EventError(_("Field “%(field)s” must be a string.") % {"field": f"{where}.id"})
-    return Occupant(
-        occupant_jid=jid, joined_at=joined_at, left_at=left_at, participant_id=str(participant_id)[:200]
-    )
+    participant_id = str(participant_id)[:MAX_PARTICIPANT_ID]
+    _check_text(participant_id, f"{where}.id", MAX_PARTICIPANT_ID)
+    return Occupant(occupant_jid=jid, joined_at=joined_at, left_at=left_at, participant_id=participant_id)
 
 
 def _all_occupants(value: Any) -> tuple[Occupant, ...]:

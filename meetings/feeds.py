@@ -1,7 +1,10 @@
 """iCalendar feeds of lectures: one per series and one per person, each behind a secret, rotatable token.
 
 Every lecture is its own VEVENT (no RRULE), so cancellations and moves need no client support for
-recurrence exceptions. Times carry the series' TZID with a VTIMEZONE, so clients show the wall-clock time."""
+recurrence exceptions. Times carry the series' TZID with a VTIMEZONE, so clients show the wall-clock time.
+
+Text from the database is sanitised on the way out (portal.validators.sanitise): a title with a line break
+or a control character, however it got stored, must not make the feed fail for every subscriber."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from icalendar import Calendar, Event
 
 from meetings import recurrence
 from meetings.models import LectureSeries, OccurrenceChange, Room
+from portal.validators import sanitise
 from tenants.models import Tenant, User
 
 # Lectures from a week ago on: calendars keep recent ones, the rest of the series is upcoming.
@@ -26,7 +30,7 @@ def _calendar(name: str) -> Calendar:
     cal.add("prodid", "-//auditorium//lectures//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", sanitise(name))
     # Ask clients to refresh a few times a day; cancellations should reach students before the lecture.
     cal.add("refresh-interval", timedelta(hours=4), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT4H")
@@ -45,7 +49,7 @@ def _event(occ: recurrence.Occurrence, *, base_url: str, now: datetime) -> Event
     event.add("dtstart", occ.start.astimezone(tz))
     event.add("dtend", occ.end.astimezone(tz))
     event.add("sequence", series.revision)
-    event.add("summary", series.title)
+    event.add("summary", sanitise(series.title))
     event.add("url", join_url)
     event.add("location", join_url)
     lines = [_("Join: %(url)s") % {"url": join_url}]
@@ -54,8 +58,8 @@ def _event(occ: recurrence.Occurrence, *, base_url: str, now: datetime) -> Event
             0, _("Moved from %(when)s.") % {"when": f"{occ.original_start.astimezone(tz):%Y-%m-%d %H:%M}"}
         )
     if occ.note:
-        lines.insert(0, occ.note)
-    event.add("description", "\n".join(lines))
+        lines.insert(0, sanitise(occ.note))
+    event.add("description", sanitise("\n".join(lines), multiline=True))
     event.add("status", "CANCELLED" if occ.cancelled else "CONFIRMED")
     return event
 

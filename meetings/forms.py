@@ -1,6 +1,8 @@
 """Forms of the room and lecture pages. They validate; services change state.
 
-The tenant is passed in by the view (from the request), never taken from the submitted data."""
+The tenant is passed in by the view (from the request), never taken from the submitted data. Every form
+takes portal.validators.TextRulesForm first: its text fields refuse control characters, and line breaks
+unless they are a Textarea (titles are single-line)."""
 
 from __future__ import annotations
 
@@ -13,10 +15,17 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from meetings import recurrence, services
-from meetings.models import MAX_OCCURRENCES, Room
+from meetings.models import (
+    DESCRIPTION_MAX_LENGTH,
+    MAX_OCCURRENCES,
+    NOTE_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Room,
+)
+from meetings.recurrence import SERIES_YEARS
+from portal.validators import TextRulesForm
 from tenants.models import Tenant, User
 
-SERIES_YEARS = (1900, 2999)  # lectures lie within these; beyond, date arithmetic overflows
 WEEKDAYS = [
     (0, _("Monday")),
     (1, _("Tuesday")),
@@ -42,10 +51,13 @@ class TimeInput(forms.TimeInput):
         super().__init__(format="%H:%M", **kwargs)
 
 
-class RoomSettingsForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200)
+class RoomSettingsForm(TextRulesForm, forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX_LENGTH)
     description = forms.CharField(
-        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Description"),
+        required=False,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     access = forms.ChoiceField(
         label=_("Who may enter"),
@@ -113,7 +125,7 @@ class RoomEditForm(RoomSettingsForm):
         return data
 
 
-class PersonForm(forms.Form):
+class PersonForm(TextRulesForm, forms.Form):
     """A member of the tenant, named by e-mail address (co-hosts and invitees)."""
 
     email = forms.EmailField(label=_("E-mail address"))
@@ -128,7 +140,7 @@ class PersonForm(forms.Form):
         return email
 
 
-class TransferForm(forms.Form):
+class TransferForm(TextRulesForm, forms.Form):
     email = forms.EmailField(label=_("E-mail address of the new owner"))
     keep_as_co_host = forms.BooleanField(label=_("Keep me as co-host"), required=False, initial=True)
 
@@ -144,9 +156,9 @@ class TransferForm(forms.Form):
         return email
 
 
-class SeriesForm(forms.Form):
+class SeriesForm(TextRulesForm, forms.Form):
     title = forms.CharField(
-        label=_("Title"), max_length=200, required=False, help_text=_("Empty: the room's title.")
+        label=_("Title"), max_length=TITLE_MAX_LENGTH, required=False, help_text=_("Empty: the room's title.")
     )
     first_date = forms.DateField(label=_("First lecture"), widget=DateInput())
     start_time = forms.TimeField(label=_("Starts at"), widget=TimeInput())
@@ -229,13 +241,13 @@ class SeriesForm(forms.Form):
         return fields
 
 
-class MoveForm(forms.Form):
+class MoveForm(TextRulesForm, forms.Form):
     new_date = forms.DateField(label=_("New date"), widget=DateInput())
     new_time = forms.TimeField(label=_("New start time"), widget=TimeInput())
     new_duration_minutes = forms.IntegerField(
         label=_("Duration (minutes)"), required=False, min_value=5, max_value=600
     )
-    note = forms.CharField(label=_("Note for participants"), max_length=200, required=False)
+    note = forms.CharField(label=_("Note for participants"), max_length=NOTE_MAX_LENGTH, required=False)
 
     def __init__(self, *args: Any, time_zone: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -256,5 +268,5 @@ class MoveForm(forms.Form):
         return data
 
 
-class CancelForm(forms.Form):
-    note = forms.CharField(label=_("Note for participants"), max_length=200, required=False)
+class CancelForm(TextRulesForm, forms.Form):
+    note = forms.CharField(label=_("Note for participants"), max_length=NOTE_MAX_LENGTH, required=False)

@@ -6,7 +6,7 @@ import secrets
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +14,10 @@ from tenants.models import Tenant
 
 BASE32_LOWER = "abcdefghijklmnopqrstuvwxyz234567"
 MAX_OCCURRENCES = 200
+# Limits of the free text people type (forms and serializers use the same ones).
+TITLE_MAX_LENGTH = 200  # room and series titles: one line
+NOTE_MAX_LENGTH = 200  # a note on a cancelled or moved lecture
+DESCRIPTION_MAX_LENGTH = 5000  # a room's description (TextField: the database does not enforce it)
 
 room_name_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$",
@@ -51,8 +55,13 @@ class Room(models.Model):
     )
     co_hosts = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="co_hosted_rooms")
     invitees = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="invited_rooms")
-    title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("description"), blank=True)
+    title = models.CharField(_("title"), max_length=TITLE_MAX_LENGTH)
+    description = models.TextField(
+        _("description"),
+        blank=True,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)],
+    )
     name = models.CharField(
         _("Jitsi room name"),
         max_length=100,
@@ -108,7 +117,7 @@ class LectureSeries(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="series")
     # Opaque code for URLs: never a sequential id (DESIGN: tenant isolation).
     code = models.CharField(max_length=16, default=new_code, editable=False)
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title"), max_length=TITLE_MAX_LENGTH)
     first_date = models.DateField(_("first lecture"))
     start_time = models.TimeField(_("starts at"))
     duration_minutes = models.PositiveSmallIntegerField(
@@ -177,7 +186,7 @@ class OccurrenceChange(models.Model):
     new_duration_minutes = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(5), MaxValueValidator(600)]
     )
-    note = models.CharField(_("note"), max_length=200, blank=True)
+    note = models.CharField(_("note"), max_length=NOTE_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,8 +11,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import rrule
+from django.utils.dateparse import parse_datetime
 
 from meetings.models import MAX_OCCURRENCES, LectureSeries, OccurrenceChange
+
+SERIES_YEARS = (1900, 2999)  # lectures lie within these; beyond, date arithmetic overflows
+KEY_FORMAT = "%Y%m%dT%H%M%SZ"  # a lecture's key: its original start in UTC
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ class Occurrence:
     @property
     def key(self) -> str:
         """The lecture's identity in forms and calendar UIDs."""
-        return self.original_start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return self.original_start.astimezone(UTC).strftime(KEY_FORMAT)
 
     def local_start(self) -> datetime:
         return self.start.astimezone(zone(self.series.time_zone))
@@ -186,13 +190,29 @@ def upcoming(
     return result
 
 
-def find_occurrence(series: LectureSeries, key: str) -> datetime | None:
-    """The original start named by an occurrence key (`20260302T091500Z`), if the rule has that lecture."""
+def parse_key(key: str) -> datetime | None:
+    """The moment a lecture key names, in UTC: the key (`20260302T091500Z`, Occurrence.key) or an ISO 8601
+    time with its offset (`2026-03-02T10:15:00+01:00`, which the API accepts too). None for anything else
+    and for years outside SERIES_YEARS, where no lecture lies and date arithmetic would overflow (the one
+    place lecture keys are read: pages and API answer 404 for None)."""
     try:
-        original = datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        moment = datetime.strptime(key, KEY_FORMAT).replace(tzinfo=UTC)
     except ValueError:
+        try:
+            moment = parse_datetime(key)  # type: ignore[assignment]  # None is handled below
+        except ValueError:
+            return None
+    if moment is None or moment.tzinfo is None:
         return None
-    return original if is_rule_start(series, original) else None
+    if not SERIES_YEARS[0] <= moment.year <= SERIES_YEARS[1]:
+        return None
+    return moment.astimezone(UTC)
+
+
+def find_occurrence(series: LectureSeries, key: str) -> datetime | None:
+    """The original start named by a lecture key (see parse_key), if the rule has that lecture."""
+    original = parse_key(key)
+    return original if original is not None and is_rule_start(series, original) else None
 
 
 def has_any(series: LectureSeries) -> bool:

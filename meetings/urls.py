@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from django.urls import path
 
+import portal.converters  # noqa: F401 - registers the path converters used below
 from meetings import join_views, views
 
 app_name = "meetings"
 
-_series = "rooms/<str:name>/series/<str:code>/"
-_lecture = _series + "lectures/<str:key>/"
+_series = "rooms/<room:name>/series/<series:code>/"
+_lecture = _series + "lectures/<lecture:key>/"
 
 urlpatterns = [
     path("rooms/", views.room_list, name="room_list"),
     path("rooms/new/", views.room_create, name="room_create"),
-    path("rooms/<str:name>/", views.room_detail, name="room_detail"),
-    path("rooms/<str:name>/edit/", views.room_edit, name="room_edit"),
-    path("rooms/<str:name>/share/", views.room_share, name="room_share"),
-    path("rooms/<str:name>/people/", views.room_people, name="room_people"),
-    path("rooms/<str:name>/archive/", views.room_archive, name="room_archive"),
-    path("rooms/<str:name>/transfer/", views.room_transfer, name="room_transfer"),
-    path("rooms/<str:name>/series/new/", views.series_create, name="series_create"),
+    path("rooms/<room:name>/", views.room_detail, name="room_detail"),
+    path("rooms/<room:name>/edit/", views.room_edit, name="room_edit"),
+    path("rooms/<room:name>/share/", views.room_share, name="room_share"),
+    path("rooms/<room:name>/people/", views.room_people, name="room_people"),
+    path("rooms/<room:name>/archive/", views.room_archive, name="room_archive"),
+    path("rooms/<room:name>/transfer/", views.room_transfer, name="room_transfer"),
+    path("rooms/<room:name>/series/new/", views.series_create, name="series_create"),
     path(_series, views.series_detail, name="series_detail"),
     path(_series + "edit/", views.series_edit, name="series_edit"),
     path(_series + "delete/", views.series_delete, name="series_delete"),
@@ -30,7 +31,7 @@ urlpatterns = [
     path(_lecture + "restore/", views.lecture_restore, name="lecture_restore"),
     path("lectures/", views.my_lectures, name="my_lectures"),
     path("lectures/feed/rotate/", views.personal_feed_rotate, name="personal_feed_rotate"),
-    path("lectures/<str:code>.ics", views.series_ics, name="series_ics"),
-    path("feeds/<str:token>.ics", views.feed, name="feed"),
-    path("r/<slug:room>/", join_views.join, name="join"),
+    path("lectures/<series:code>.ics", views.series_ics, name="series_ics"),
+    path("feeds/<feedtoken:token>.ics", views.feed, name="feed"),
+    path("r/<room:room>/", join_views.join, name="join"),
 ]

@@ -8,6 +8,7 @@ from typing import Any
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+import portal.converters  # noqa: F401 - registers the path converters used below
 from meetings.api import rooms, series, usage
 from meetings.api.join import JoinRoomView
 from tenants.api import branding, errors
@@ -15,10 +16,11 @@ from tenants.api import views as tenant_api
 
 urlpatterns: list[Any] = [
     # The busiest route first (patterns are tried in order): thousands of joins a minute at 10:15.
-    path("rooms/<slug:room>/join/", JoinRoomView.as_view(), name="api_room_join"),
+    path("rooms/<room:room>/join/", JoinRoomView.as_view(), name="api_room_join"),
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    # The split view loads Swagger UI's init script from a URL: no inline script under the CSP. The HTML docs
-    # have no OPTIONS metadata to describe (DRF's would render a template-less 500): 405.
+    # The split view loads Swagger UI's init script from a URL: no inline script under the CSP. The
+    # documentation pages render HTML templates only: without metadata, OPTIONS is a 405 (DRF's metadata
+    # answer would need a template and fail).
     path(
         "docs/",
         SpectacularSwaggerSplitView.as_view(
@@ -35,32 +37,32 @@ urlpatterns: list[Any] = [
     ),
     path("me/", tenant_api.MeView.as_view(), name="api_me"),
     path("tokens/", tenant_api.TokenListView.as_view(), name="api_tokens"),
-    path("tokens/<str:prefix>/", tenant_api.TokenDetailView.as_view(), name="api_token"),
+    path("tokens/<tokenprefix:prefix>/", tenant_api.TokenDetailView.as_view(), name="api_token"),
     path("branding/", branding.BrandingView.as_view(), name="api_branding"),
     path("rooms/", rooms.RoomListView.as_view(), name="api_rooms"),
-    path("rooms/<slug:room>/", rooms.RoomDetailView.as_view(), name="api_room"),
-    path("rooms/<slug:room>/archive/", rooms.RoomArchiveView.as_view(), name="api_room_archive"),
-    path("rooms/<slug:room>/count/", usage.RoomCountView.as_view(), name="api_room_count"),
+    path("rooms/<room:room>/", rooms.RoomDetailView.as_view(), name="api_room"),
+    path("rooms/<room:room>/archive/", rooms.RoomArchiveView.as_view(), name="api_room_archive"),
+    path("rooms/<room:room>/count/", usage.RoomCountView.as_view(), name="api_room_count"),
     path("statistics/", usage.UsageView.as_view(), name="api_statistics"),
-    path("rooms/<slug:room>/co-hosts/", rooms.CoHostListView.as_view(), name="api_room_co_hosts"),
+    path("rooms/<room:room>/co-hosts/", rooms.CoHostListView.as_view(), name="api_room_co_hosts"),
     path(
-        "rooms/<slug:room>/co-hosts/<uuid:user>/", rooms.CoHostDetailView.as_view(), name="api_room_co_host"
+        "rooms/<room:room>/co-hosts/<uuid:user>/", rooms.CoHostDetailView.as_view(), name="api_room_co_host"
     ),
-    path("rooms/<slug:room>/series/", series.RoomSeriesListView.as_view(), name="api_room_series"),
-    path("series/<str:code>/", series.SeriesDetailView.as_view(), name="api_series"),
-    path("series/<str:code>/occurrences/", series.OccurrenceListView.as_view(), name="api_occurrences"),
+    path("rooms/<room:room>/series/", series.RoomSeriesListView.as_view(), name="api_room_series"),
+    path("series/<series:code>/", series.SeriesDetailView.as_view(), name="api_series"),
+    path("series/<series:code>/occurrences/", series.OccurrenceListView.as_view(), name="api_occurrences"),
     path(
-        "series/<str:code>/occurrences/<str:key>/cancel/",
+        "series/<series:code>/occurrences/<lecture:key>/cancel/",
         series.OccurrenceCancelView.as_view(),
         name="api_occurrence_cancel",
     ),
     path(
-        "series/<str:code>/occurrences/<str:key>/move/",
+        "series/<series:code>/occurrences/<lecture:key>/move/",
         series.OccurrenceMoveView.as_view(),
         name="api_occurrence_move",
     ),
     path(
-        "series/<str:code>/occurrences/<str:key>/restore/",
+        "series/<series:code>/occurrences/<lecture:key>/restore/",
         series.OccurrenceRestoreView.as_view(),
         name="api_occurrence_restore",
     ),

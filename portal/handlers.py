@@ -5,6 +5,10 @@ events come by the hundred per second. The portal's middleware (sessions, locale
 SAML session, messages, tenants) does nothing for them but costs about a quarter of an event's CPU, so they
 run through Django's own handler with SecurityMiddleware alone (its headers and HTTPS redirect, as on every
 other response). The views are the same; under the test client and Daphne they run through the full stack.
+
+The handler resolves with its own URL configuration (portal/machine_urls.py, Prosody's routes only), so a
+tenant page (`/jitsi/rooms/` read as tenant "jitsi") can never run here without the middleware it needs:
+everything else under /jitsi/ is a 404.
 """
 
 from __future__ import annotations
@@ -13,12 +17,19 @@ from typing import Any
 
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpRequest, HttpResponseBase
 from django.middleware.security import SecurityMiddleware
 
 MACHINE_PREFIX = "/jitsi/"
+MACHINE_URLCONF = "portal.machine_urls"
 
 
 class MachineWSGIHandler(WSGIHandler):
+    def get_response(self, request: HttpRequest) -> HttpResponseBase:
+        # request.urlconf: Django's documented per-request URL configuration (as a middleware would set it).
+        request.urlconf = MACHINE_URLCONF
+        return super().get_response(request)
+
     def load_middleware(self, is_async: bool = False) -> None:
         # BaseHandler.load_middleware for a fixed, hook-free chain (SecurityMiddleware has no view,
         # template-response or exception hooks).

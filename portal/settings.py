@@ -239,7 +239,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "tenants.api.pagination.Pagination",
+    # DRF's parsers, with JSON nested too deeply answered as 400 (tenants/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "tenants.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "tenants.api.pagination.Pagination",  # limit/offset, with a ceiling
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "tenants.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [

@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.decorators.cache import cache_control
+from django.views.i18n import JavaScriptCatalog
 
-from tenants import branding_views
+import portal.converters  # noqa: F401 - registers the path converters (<tenant:...>, <room:...>, ...)
 from tenants import views as tenant_views
 
 urlpatterns = [
@@ -17,9 +19,12 @@ urlpatterns = [
     path("saml2/", include("tenants.saml_urls")),
     path("dev-idp/", include("tenants.dev_idp.urls")),  # answers 404 unless settings.PORTAL_DEV_IDP
     path("accounts/logout/", tenant_views.logout_view, name="logout"),
-    path("jitsi/<slug:deployment>/branding.json", branding_views.jitsi_branding, name="jitsi_branding"),
+    # The strings of static/js/ in the page's language (the page asks with ?lang=, so a browser's copy never
+    # answers for another language).
+    path("jsi18n/", cache_control(max_age=3600, private=True)(JavaScriptCatalog.as_view()), name="jsi18n"),
+    path("", include("portal.machine_urls")),  # Prosody's routes, the only ones under /jitsi/
     path("", include("meetings.public_urls")),
-    path("<slug:tenant>/", include("tenants.urls")),
+    path("<tenant:tenant>/", include("tenants.urls")),
 ]
 if settings.SERVE_MEDIA:
     # Uploaded logos and backgrounds; behind a reverse proxy set SERVE_MEDIA=0 and let it serve MEDIA_ROOT.

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from meetings.charts import bar_chart
@@ -170,7 +171,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
         "minutes": bar_chart(
             [(d.day.isoformat(), d.participant_minutes) for d in usage.days],
             title=_("Participant-minutes per day"),
-            unit="min",
+            unit=pgettext("unit", "min"),
         ),
         "peak": bar_chart(
             [(d.day.isoformat(), d.peak_concurrent) for d in usage.days],

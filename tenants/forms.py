@@ -8,13 +8,14 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
+from portal.validators import TextRulesForm
 from tenants.branding import ImageRefused, PreparedImage, prepare_image
 from tenants.models import Branding, Membership
 
 IMAGE_TYPES = "image/png,image/jpeg,image/webp"
 
 
-class BrandingForm(forms.ModelForm):
+class BrandingForm(TextRulesForm, forms.ModelForm):
     remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
     remove_background_image = forms.BooleanField(label=_("Remove the background image"), required=False)
     # Plain file fields, so that our own check (format, size, no SVG) gives the message, not a generic one.
@@ -87,18 +88,18 @@ class BrandingForm(forms.ModelForm):
         return data
 
 
-class MemberRoleForm(forms.Form):
+class MemberRoleForm(TextRulesForm, forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
 
 
-class MemberSearchForm(forms.Form):
+class MemberSearchForm(TextRulesForm, forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     role = forms.ChoiceField(
         label=_("Role"), required=False, choices=[("", _("Any role")), *Membership.Role.choices]
     )
 
 
-class PeriodForm(forms.Form):
+class PeriodForm(TextRulesForm, forms.Form):
     """A period of local days for the usage statistics (at most a year)."""
 
     first = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -19,20 +19,25 @@ slug_validator = RegexValidator(
     _("Use 1 to 50 lowercase letters, digits and hyphens, not starting or ending with a hyphen."),
 )
 
-# Path segments that belong to the portal itself and so can never name a tenant.
+# Path segments that belong to the portal itself and so can never name a tenant (a tenant "jitsi" would
+# put its pages where only Prosody's routes may be). tests/test_bad_input.py checks that every top-level
+# route of portal/urls.py is listed.
 RESERVED_SLUGS = frozenset(
     {
+        "accounts",
         "admin",
         "api",
-        "saml2",
-        "jitsi",
-        "static",
-        "media",
-        "ws",
-        "new",
-        "accounts",
-        "healthz",
+        "bench",
         "dev-idp",
+        "healthz",
+        "jitsi",
+        "jsi18n",
+        "media",
+        "new",
+        "readyz",
+        "saml2",
+        "static",
+        "ws",
         "r",
         "t",
     }
@@ -115,8 +120,8 @@ class HomeOrganization(models.Model):
 
 class JitsiDeployment(models.Model):
     class Algorithm(models.TextChoices):
-        HS256 = "HS256", "HS256 (shared app secret)"
-        RS256 = "RS256", "RS256 (public keys served by auditorium)"
+        HS256 = "HS256", _("HS256 (shared app secret)")
+        RS256 = "RS256", _("RS256 (public keys served by auditorium)")
 
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="deployment")
     slug = models.SlugField(_("slug"), max_length=50, unique=True, validators=[slug_validator])
@@ -210,7 +215,7 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name_plural = "audit entries"
+        verbose_name_plural = _("audit entries")
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target}"
@@ -262,6 +267,8 @@ class SigningKey(models.Model):
         return self.kid
 
 
+WELCOME_TEXT_MAX_LENGTH = 5000
+
 hex_colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f5fa8."))
 
 
@@ -291,7 +298,11 @@ class Branding(models.Model):
         _("background colour"), max_length=7, default="#f6f7f9", validators=[hex_colour_validator]
     )
     welcome_text = models.TextField(
-        _("welcome text"), blank=True, max_length=5000, help_text=_("Markdown: emphasis, links and lists.")
+        _("welcome text"),
+        blank=True,
+        max_length=WELCOME_TEXT_MAX_LENGTH,
+        validators=[MaxLengthValidator(WELCOME_TEXT_MAX_LENGTH)],  # a TextField's max_length binds forms only
+        help_text=_("Markdown: emphasis, links and lists."),
     )
     support_url = models.URLField(_("support page"), blank=True)
     default_language = models.CharField(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+import portal.converters  # noqa: F401 - registers the path converters used below
 from tenants import branding_views, views
 from tenants.api import pages as token_pages
 
@@ -13,5 +14,7 @@ urlpatterns = [
     path("manage/", include("tenants.console_urls")),
     path("", include("meetings.urls")),
     path("settings/tokens/", token_pages.tokens_page, name="api_token_settings"),
-    path("settings/tokens/<str:prefix>/revoke/", token_pages.revoke_token_page, name="api_token_revoke"),
+    path(
+        "settings/tokens/<tokenprefix:prefix>/revoke/", token_pages.revoke_token_page, name="api_token_revoke"
+    ),
 ]

@@ -82,6 +82,16 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """A request with another Accept-Language leaves that language active in the thread: start the next test
+    in English, as a fresh process would."""
+    from django.utils import translation
+
+    yield
+    translation.activate("en")
+
+
 @pytest.fixture
 def redis_round_trips(monkeypatch):
     """`with redis_round_trips() as trips:` -> trips == [round trips to Redis made inside the block]

@@ -102,3 +102,104 @@ def test_other_paths_keep_the_portal_middleware(demo):
     )
     status, _headers, _content = call("POST", "/accounts/logout/")  # no CSRF token: refused by the middleware
     assert status == 403
+
+
+# Only Prosody's routes exist under /jitsi/ (portal/machine_urls.py) -------------------------------------
+
+NOT_PROSODY = [
+    "/jitsi/",
+    "/jitsi/rooms/",
+    "/jitsi/rooms/new/",
+    "/jitsi/r/x/",
+    "/jitsi/manage/",
+    "/jitsi/manage/members/",
+    "/jitsi/settings/tokens/",
+    "/jitsi/feeds/x.ics",
+    "/jitsi/lectures/",
+    "/jitsi/demo/events/room/nothing",
+    "/jitsi/\x00/events/room/created",
+    "/jitsi/demo/asap/\x00.pem",
+    "/jitsi/demo/asap/" + "0" * 63 + ".pem",
+    "/jitsi/" + "x" * 10_000 + "/branding.json",
+]
+
+
+@pytest.mark.parametrize("path", NOT_PROSODY, ids=lambda p: p[:40])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_only_prosodys_routes_resolve_under_jitsi(demo, method, path):
+    status, headers, content = call(method, path, b"{}", authorization=f"Bearer {SECRET}")
+    assert status == 404, (path[:60], status, content[:200])
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_prosodys_routes_still_answer_under_the_lean_handler(demo):
+    status, headers, content = call("GET", "/jitsi/demo/branding.json")
+    assert status == 200 and headers["Content-Type"].startswith("application/json"), content[:200]
+    status, _headers, _content = call("GET", "/jitsi/demo/asap/" + "0" * 64 + ".pem")
+    assert status == 404  # no such key: the view's own answer
+    rec = scenario("basic")[0]
+    status, _headers, content = call(
+        "POST", rec["request"]["path"], raw(rec), authorization=f"Bearer {SECRET}"
+    )
+    assert status == 200, content
+
+
+def test_hostile_event_bodies_are_400_under_the_lean_handler(demo):
+    path = scenario("basic")[0]["request"]["path"]
+    for body in (b"[" * 100_000, b'{"x":' + b"1" * 5000 + b"}"):
+        status, _headers, content = call("POST", path, body, authorization=f"Bearer {SECRET}")
+        assert status == 400 and json.loads(content)["error"], content[:200]
+
+
+# No tenant can take a path segment of the portal --------------------------------------------------------
+
+
+def _top_level_segments() -> set[str]:
+    from django.urls import URLResolver, get_resolver
+
+    def walk(patterns, prefix):
+        for entry in patterns:
+            route = prefix + str(entry.pattern).lstrip("^")
+            if isinstance(entry, URLResolver) and route == "":
+                yield from walk(entry.url_patterns, route)
+            else:
+                yield route
+
+    segments = set()
+    for route in walk(get_resolver().url_patterns, ""):
+        first = route.split("/", 1)[0]
+        if first and not first.startswith("<") and first.replace("-", "").isalnum():
+            segments.add(first)
+    return segments
+
+
+def test_every_top_level_route_is_a_reserved_slug():
+    from tenants.models import RESERVED_SLUGS
+
+    segments = _top_level_segments()
+    assert {"jitsi", "api", "admin", "saml2", "new", "bench", "healthz", "accounts", "dev-idp"} <= segments
+    assert segments <= RESERVED_SLUGS, segments - RESERVED_SLUGS
+
+
+@pytest.mark.parametrize(
+    "slug", ["jitsi", "api", "admin", "saml2", "static", "media", "new", "dev-idp", "bench", "readyz"]
+)
+def test_creating_a_tenant_with_a_reserved_slug_is_refused(db, slug):
+    from django.core.exceptions import ValidationError
+
+    from tenants import services
+    from tenants.models import Tenant
+
+    with pytest.raises(ValidationError) as caught:
+        services.create_tenant(
+            actor=None,
+            slug=slug,
+            name="Clash University",
+            deployment={
+                "base_url": "https://meet.clash.example.org",
+                "xmpp_domain": "meet.clash.example.org",
+                "app_id": "clash",
+            },
+        )
+    assert "slug" in caught.value.message_dict
+    assert not Tenant.objects.filter(slug=slug).exists()

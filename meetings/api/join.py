@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -25,6 +24,7 @@ from meetings.access import may_look_up, rooms_named
 from meetings.api import quick_join
 from meetings.joining import JoinTicket, join_room
 from tenants.api.errors import ErrorSerializer, error_response
+from tenants.api.parsers import JSONParser  # DRF's, with deep nesting a 400
 from tenants.api.permissions import token_scope
 from tenants.api.throttling import AddressRateThrottle, TokenRateThrottle
 from tenants.models import ApiToken

@@ -104,7 +104,7 @@ def _access_code(request: HttpRequest) -> tuple[bool, str | None]:
     """(usable, code) of the request body; unusable bodies go to DRF, which says what is wrong."""
     try:
         return True, access_code(json.loads(request.body or b"{}", parse_constant=_no_constants))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply (DRF's parser says so)
         return False, None
 
 

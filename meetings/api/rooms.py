@@ -82,6 +82,15 @@ class RoomViewBase(generics.GenericAPIView[Room]):
     serializer_class: type[BaseSerializer[Any]] = RoomSerializer
     lookup_url_kwarg = "room"
 
+    def get_queryset(self) -> QuerySet[Room]:
+        if getattr(self, "swagger_fake_view", False):
+            return Room.objects.none()  # schema generation: no request to resolve
+        return readable_rooms(api_context(self.request))
+
+    def get_object(self) -> Room:
+        # What DRF's OPTIONS (SimpleMetadata) calls to decide whether to describe PUT: the room to change.
+        return self.get_room(change=True)
+
     def get_room(self, *, change: bool = False, owner_only: bool = False) -> Room:
         context = api_context(self.request)
         room = readable_rooms(context).filter(name=self.kwargs["room"]).first()

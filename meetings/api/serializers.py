@@ -1,6 +1,7 @@
 """Room and lecture-series serializers. Writable fields are listed explicitly: tenant, owner, archived,
 co-hosts, the access-code hash, a series' room, code, feed token and revision can never be set through them
-(unknown keys in a payload are ignored)."""
+(unknown keys in a payload are ignored). Input serializers take portal.validators.TextRulesSerializer
+first: text refuses control characters, and line breaks unless it is a multi-line field (descriptions)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,16 @@ from rest_framework import serializers
 
 from meetings import recurrence, services
 from meetings.forms import CancelForm, MoveForm, SeriesForm
-from meetings.models import MAX_OCCURRENCES, LectureSeries, Room, room_name_validator
+from meetings.models import (
+    MAX_OCCURRENCES,
+    NOTE_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    LectureSeries,
+    Room,
+    room_name_validator,
+)
 from meetings.recurrence import Occurrence
+from portal.validators import TextRulesSerializer
 from tenants.api.errors import form_errors
 from tenants.models import User
 
@@ -76,7 +85,7 @@ class RoomSerializer(serializers.ModelSerializer[Room]):
         return f"{settings.PUBLIC_URL}/{room.tenant.slug}/r/{room.name}/"
 
 
-class RoomUpdateSerializer(serializers.ModelSerializer[Room]):
+class RoomUpdateSerializer(TextRulesSerializer, serializers.ModelSerializer[Room]):
     """What a host may change. The Jitsi room name is fixed once created (links depend on it)."""
 
     class Meta:
@@ -101,7 +110,7 @@ class RoomCreateSerializer(RoomUpdateSerializer):
         return services.check_public_name(self.context["tenant"], name)
 
 
-class CoHostInputSerializer(serializers.Serializer[Any]):
+class CoHostInputSerializer(TextRulesSerializer, serializers.Serializer[Any]):
     user = serializers.UUIDField(help_text="The person's id (as in /api/v1/me/).")
 
 
@@ -173,12 +182,15 @@ class SeriesSerializer(serializers.ModelSerializer[LectureSeries]):
         return f"{settings.PUBLIC_URL}{path}"
 
 
-class SeriesInputSerializer(serializers.Serializer[Any]):
+class SeriesInputSerializer(TextRulesSerializer, serializers.Serializer[Any]):
     """A series' rule. Types are checked here; the rules (ranges, an end, weekdays, time zone) by the page's
     form, so the API answers with the pages' messages. A PATCH is checked as the whole rule it results in."""
 
     title = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, help_text="Empty or left out: the room's title."
+        max_length=TITLE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        help_text="Empty or left out: the room's title.",
     )
     first_date = serializers.DateField(help_text="The first lecture's date.")
     start_time = WallClockTimeField(help_text="Wall-clock start in `time_zone` (stays put across DST).")
@@ -189,6 +201,7 @@ class SeriesInputSerializer(serializers.Serializer[Any]):
     weekdays = serializers.ListField(
         child=serializers.IntegerField(),
         required=False,
+        max_length=7,
         help_text="0 = Monday … 6 = Sunday; empty: the weekday of the first lecture.",
     )
     until = serializers.DateField(
@@ -228,13 +241,16 @@ class OccurrenceSerializer(serializers.Serializer[Occurrence]):
     time zone, with their offset."""
 
     key = serializers.CharField(
-        help_text="The lecture's identity: its original start in UTC (as in the pages' lecture URLs)."
+        read_only=True,
+        help_text="The lecture's identity: its original start in UTC (as in the pages' lecture URLs).",
     )
     original_start = serializers.SerializerMethodField(help_text="Where the rule puts it.")
     start = serializers.SerializerMethodField()
     end = serializers.SerializerMethodField()
     status = serializers.SerializerMethodField()
-    note = serializers.CharField(help_text="A note for participants (on cancelled and moved lectures).")
+    note = serializers.CharField(
+        read_only=True, help_text="A note for participants (on cancelled and moved lectures)."
+    )
 
     def _local(self, occurrence: Occurrence, moment: datetime) -> str:
         return moment.astimezone(recurrence.zone(occurrence.series.time_zone)).isoformat()
@@ -256,9 +272,9 @@ class OccurrenceSerializer(serializers.Serializer[Occurrence]):
         return "cancelled" if occurrence.cancelled else "moved" if occurrence.moved else "scheduled"
 
 
-class CancelInputSerializer(serializers.Serializer[Any]):
+class CancelInputSerializer(TextRulesSerializer, serializers.Serializer[Any]):
     note = serializers.CharField(
-        required=False, allow_blank=True, help_text="For participants, 200 characters."
+        required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH, help_text="For participants."
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -268,14 +284,14 @@ class CancelInputSerializer(serializers.Serializer[Any]):
         return dict(form.cleaned_data)
 
 
-class MoveInputSerializer(serializers.Serializer[Any]):
+class MoveInputSerializer(TextRulesSerializer, serializers.Serializer[Any]):
     new_date = serializers.DateField()
     new_time = WallClockTimeField(help_text="Wall-clock time in the series' time zone.")
     new_duration_minutes = serializers.IntegerField(
         required=False, allow_null=True, help_text="5 to 600; left out: the series' duration."
     )
     note = serializers.CharField(
-        required=False, allow_blank=True, help_text="For participants, 200 characters."
+        required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH, help_text="For participants."
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -38,8 +38,8 @@ from meetings.api.serializers import (
     SeriesInputSerializer,
     SeriesSerializer,
 )
-from meetings.forms import SERIES_YEARS
 from meetings.models import LectureSeries, Room
+from meetings.recurrence import SERIES_YEARS
 from tenants.api.errors import Conflict, ErrorSerializer, service_errors
 from tenants.api.permissions import ApiContext, api_context
 from tenants.api.schema import TENANT_PARAMETER
@@ -71,6 +71,10 @@ def _refuse_archived(room: Room) -> None:
 class SeriesViewBase(RoomViewBase):
     serializer_class: type[BaseSerializer[Any]] = SeriesSerializer
     lookup_url_kwarg = "code"
+
+    def get_object(self) -> LectureSeries:  # type: ignore[override]  # a series view's object is a series
+        # What DRF's OPTIONS (SimpleMetadata) calls to decide whether to describe PUT.
+        return self.get_series(change=True)
 
     def get_series(self, *, change: bool = False, with_changes: bool = False) -> LectureSeries:
         context = api_context(self.request)
@@ -263,29 +267,12 @@ class OccurrenceActionBase(SeriesViewBase):
     def lecture(self, series: LectureSeries) -> datetime:
         """The original start named by the URL's key, or 404 when the rule has no lecture there."""
         key = self.kwargs["key"]
-        original = recurrence.find_occurrence(series, key) if self._in_years(key[:4]) else None
-        if original is None:
-            try:
-                moment = parse_datetime(key)
-            except ValueError:
-                moment = None
-            if (
-                moment is not None
-                and moment.tzinfo is not None
-                and YEARS[0] <= moment.year <= YEARS[1]
-                and recurrence.is_rule_start(series, moment)
-            ):
-                original = moment.astimezone(UTC)
+        original = recurrence.find_occurrence(series, key)
         if original is None:
             raise exceptions.NotFound(
                 _("This series has no lecture at “%(key)s”.") % {"key": key}, code="no_such_lecture"
             )
         return original
-
-    @staticmethod
-    def _in_years(year: str) -> bool:
-        """Keys of far-off years name no lecture and would overflow the date arithmetic."""
-        return year.isdigit() and YEARS[0] <= int(year) <= YEARS[1]
 
     def answer(self, series: LectureSeries, original: datetime) -> Response:
         return Response(OccurrenceSerializer(recurrence.occurrence_at(series, original)).data)

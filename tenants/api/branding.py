@@ -13,13 +13,14 @@ from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from portal.validators import MULTILINE_STYLE, TextRulesSerializer
 from tenants import services
 from tenants.api.errors import form_errors, service_errors
 from tenants.api.permissions import TenantScoped, api_context
 from tenants.api.schema import TENANT_PARAMETER
 from tenants.branding import absolute, contrast_warnings, render_welcome
 from tenants.forms import BrandingForm
-from tenants.models import ApiToken, Branding, Tenant
+from tenants.models import WELCOME_TEXT_MAX_LENGTH, ApiToken, Branding, Tenant
 
 CHANGEABLE = ("primary_colour", "background_colour", "welcome_text", "support_url", "default_language")
 
@@ -71,16 +72,20 @@ class BrandingChangedSerializer(BrandingSerializer):
         return contrast_warnings(primary=branding.primary_colour, background=branding.background_colour)
 
 
-class BrandingInputSerializer(serializers.Serializer[Any]):
-    """Types only; the console's form checks the values (colours, https support page, language)."""
+class BrandingInputSerializer(TextRulesSerializer, serializers.Serializer[Any]):
+    """Types and lengths; the console's form checks the values (colours, https support page, language)."""
 
-    primary_colour = serializers.CharField(required=False, help_text="#rrggbb")
-    background_colour = serializers.CharField(required=False, help_text="#rrggbb")
+    primary_colour = serializers.CharField(required=False, max_length=7, help_text="#rrggbb")
+    background_colour = serializers.CharField(required=False, max_length=7, help_text="#rrggbb")
     welcome_text = serializers.CharField(
-        required=False, allow_blank=True, help_text="Markdown: emphasis, links and lists (5000 characters)."
+        required=False,
+        allow_blank=True,
+        max_length=WELCOME_TEXT_MAX_LENGTH,
+        style=MULTILINE_STYLE,
+        help_text="Markdown: emphasis, links and lists.",
     )
     support_url = serializers.CharField(
-        required=False, allow_blank=True, help_text="An https:// address, or empty."
+        required=False, allow_blank=True, max_length=200, help_text="An https:// address, or empty."
     )
     default_language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
 

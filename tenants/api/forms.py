@@ -7,12 +7,13 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.validators import TextRulesForm
 from tenants.models import ApiToken
 
 LIFETIMES = [(7, _("7 days")), (30, _("30 days")), (90, _("90 days")), (365, _("1 year"))]
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(TextRulesForm, forms.Form):
     name = forms.CharField(
         label=_("Name"), max_length=100, help_text=_("What the token is for, e.g. “Moodle sync”.")
     )

@@ -17,11 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from portal.validators import refuse_control_characters
 from tenants.api.errors import ApiBadRequest
 from tenants.api.services import role_scopes
 from tenants.models import ApiToken, Membership, Tenant
@@ -44,6 +46,13 @@ class ApiContext:
 
 def named_tenant(request: Request) -> str | None:
     slug = request.META.get(TENANT_HEADER) or request.query_params.get(TENANT_QUERY)
+    if slug:
+        try:
+            refuse_control_characters(slug)  # NUL would reach the database
+        except ValidationError as exc:
+            raise ApiBadRequest(
+                " ".join(exc.messages), code="invalid", fields={"tenant": list(exc.messages)}
+            ) from None
     return slug.strip().lower() if slug and slug.strip() else None
 
 

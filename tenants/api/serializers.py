@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.validators import TextRulesSerializer
 from tenants.api.services import MAX_LIFETIME_DAYS
 from tenants.models import ApiToken, Membership, User
 
@@ -96,7 +97,7 @@ class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
         return token.revoked_at is None and token.expires_at > timezone.now()
 
 
-class ApiTokenCreateSerializer(serializers.Serializer[Any]):
+class ApiTokenCreateSerializer(TextRulesSerializer, serializers.Serializer[Any]):
     """Input for a new token. The tenant is the request's; the allowed scopes are the caller's role's
     (passed in the context as `allowed_scopes`)."""
 
