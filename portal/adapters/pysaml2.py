@@ -151,13 +151,12 @@ class InProcessBackend(MemoXmlSec1Backend):
         try:
             root = parse(enctext)
             encrypted = first_encrypted_data(root)
-            manager = xmlsec.KeysManager()
-            manager.add_key(xmlsec.Key.from_memory(read_file(key_file), xmlsec.constants.KeyDataFormatPem))
-            context = xmlsec.EncryptionContext(manager)
             for encrypted_key in root.iter(f"{{{XENC}}}EncryptedKey"):
                 if encrypted_key.get("Id") is not None:
                     xmlsec.tree.add_ids(encrypted_key, ["Id"])
-            context.decrypt(encrypted)
+            manager, lock = keys_manager(read_file(key_file))
+            with lock:
+                xmlsec.EncryptionContext(manager).decrypt(encrypted)
         except (Refused, xmlsec.Error, etree.XMLSyntaxError, OSError) as exc:
             raise DecryptError(f"decryption failed: {exc}") from exc
         return etree.tostring(root.getroottree(), encoding="unicode")
@@ -244,6 +243,27 @@ def first_encrypted_data(root: etree._Element) -> etree._Element:
         if not (method.get("URI") or "").startswith("#") or "(" in (method.get("URI") or ""):
             raise Refused(f"a RetrievalMethod to {method.get('URI')!r}")
     return encrypted
+
+
+_managers: dict[str, tuple[xmlsec.KeysManager, threading.Lock]] = {}
+_managers_lock = threading.Lock()
+
+
+def keys_manager(key_pem: bytes) -> tuple[xmlsec.KeysManager, threading.Lock]:
+    """A keys manager holding only this private key, made once per key (making one costs ~10 ms: libxmlsec1
+    sets up an X.509 store with the system's CAs). Keyed by the key's digest, so a new key gets a new one;
+    used under its lock, as libxmlsec1 only promises that a manager is safe to share while nobody changes it."""
+    digest = hashlib.sha256(key_pem).hexdigest()
+    found = _managers.get(digest)
+    if found is None:
+        manager = xmlsec.KeysManager()
+        manager.add_key(xmlsec.Key.from_memory(key_pem, xmlsec.constants.KeyDataFormatPem))
+        found = (manager, threading.Lock())
+        with _managers_lock:
+            if len(_managers) >= MEMO_SIZE:  # keys rolled over many times: start afresh
+                _managers.clear()
+            found = _managers.setdefault(digest, found)
+    return found
 
 
 def certificate_format(cert_type: str) -> int:
