@@ -1,10 +1,11 @@
-"""pysaml2 adapter: check XML signatures and decrypt assertions in this process instead of in xmlsec1 children.
+"""pysaml2 adapter: XML signature checks and decryption in this process instead of in xmlsec1 children.
 
-pysaml2 runs `xmlsec1` as a subprocess for every signature check and every decryption, plus `xmlsec1 --version`
-before each of them; an edu-ID response (signed Response, encrypted Assertion) cost five to seven processes,
-most of a sign-in's CPU. pysaml2's only choices (`crypto_backend`) are xmlsec1 and the untested XMLSecurity,
-and djangosaml2 makes its client inside the view, so the backend is swapped where pysaml2 builds a client's
-security context: `saml2.entity.security_context`, called by `Entity.__init__`.
+pysaml2 runs `xmlsec1` as a subprocess for every signature check and every decryption, plus
+`xmlsec1 --version` before each of them: seven processes for one edu-ID response (signed Response, encrypted
+Assertion, decrypted twice), most of a sign-in's CPU. pysaml2's only choices (`crypto_backend`) are xmlsec1
+and the untested XMLSecurity, and djangosaml2 makes its client inside the view, so the backend is swapped
+where pysaml2 builds a client's security context: `saml2.entity.security_context`, called by
+`Entity.__init__`.
 
 `SAML_CRYPTO` picks the backend:
 - `inprocess` (default): the same libxmlsec1 checks through the `xmlsec` binding, with the restrictions of
@@ -34,7 +35,7 @@ XML_NS = "http://www.w3.org/XML/1998/namespace"
 TRANSFORM_ENVELOPED = f"{DSIG}enveloped-signature"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 EXC_C14N_WITH_COMMENTS = f"{EXC_C14N}WithComments"
-# What SAML's signature profile allows inside a Reference and as SignedInfo's canonicalisation (saml-core 5.4);
+# What SAML's signature profile allows in a Reference and as SignedInfo's canonicalisation (saml-core 5.4);
 # pysaml2 checks the same on its own reading of the message, this checks the bytes libxmlsec1 verifies.
 ALLOWED_TRANSFORMS = frozenset({TRANSFORM_ENVELOPED, EXC_C14N, EXC_C14N_WITH_COMMENTS})
 ALLOWED_C14N = frozenset({EXC_C14N, EXC_C14N_WITH_COMMENTS})
@@ -227,7 +228,10 @@ def check_signed_info(signature: etree._Element, node_id: str) -> None:
             raise Refused(f"the transform {transform.get('Algorithm')!r}")
         if len(transform):
             raise Refused("a transform with parameters")
-    if signature.find(f"{{{DSIG}}}Object") is not None or signature.find(f".//{{{DSIG}}}Manifest") is not None:
+    if (
+        signature.find(f"{{{DSIG}}}Object") is not None
+        or signature.find(f".//{{{DSIG}}}Manifest") is not None
+    ):
         raise Refused("a ds:Object in the signature")
 
 
@@ -252,7 +256,7 @@ _managers_lock = threading.Lock()
 def keys_manager(key_pem: bytes) -> tuple[xmlsec.KeysManager, threading.Lock]:
     """A keys manager holding only this private key, made once per key (making one costs ~10 ms: libxmlsec1
     sets up an X.509 store with the system's CAs). Keyed by the key's digest, so a new key gets a new one;
-    used under its lock, as libxmlsec1 only promises that a manager is safe to share while nobody changes it."""
+    used under its lock: libxmlsec1 only promises a shared manager is safe while nobody changes it."""
     digest = hashlib.sha256(key_pem).hexdigest()
     found = _managers.get(digest)
     if found is None:
@@ -295,7 +299,7 @@ def backend_class() -> type[MemoXmlSec1Backend]:
 
 def swap_backend(context: Any) -> Any:
     """Replace a security context's xmlsec1 backend (pysaml2's public `crypto` attribute) with ours."""
-    crypto = getattr(context, "crypto", None)
+    crypto: Any = getattr(context, "crypto", None)
     if type(crypto) is CryptoBackendXmlSec1:
         context.crypto = backend_class()(crypto.xmlsec, delete_tmpfiles=crypto.delete_tmpfiles)
     return context

@@ -122,11 +122,15 @@ def verdict(check: Callable[[], Any]) -> bool:
         return False
 
 
-def verify(backend: MemoXmlSec1Backend, text: str, cert: str, node_id: str = "_r1", node: str = RESPONSE) -> bool:
+def verify(
+    backend: MemoXmlSec1Backend, text: str, cert: str, node_id: str = "_r1", node: str = RESPONSE
+) -> bool:
     return verdict(lambda: backend.validate_signature(text, cert, "pem", node, node_id))
 
 
-def test_a_genuine_signature_is_accepted_and_any_change_refused(backend: MemoXmlSec1Backend, keys: Keys) -> None:
+def test_a_genuine_signature_is_accepted_and_any_change_refused(
+    backend: MemoXmlSec1Backend, keys: Keys
+) -> None:
     signed = sign(response_xml(), keys)
     assert verify(backend, signed, keys.cert("uzh"))
     assert not verify(backend, signed.replace("someone@uzh.ch", "other@uzh.ch"), keys.cert("uzh"))
@@ -145,7 +149,9 @@ def test_a_reference_to_another_element_is_refused(inprocess: InProcessBackend, 
     (xmlsec1 itself would accept it; pysaml2 refuses it on its own reading, the in-process check does too.)"""
     signed = sign(response_xml(), keys, uri="#_a1", ids=("_a1",))
     assert not verify(inprocess, signed, keys.cert("uzh"))
-    assert verify(inprocess, signed, keys.cert("uzh"), node_id="_a1", node=ASSERTION) is False  # not its child
+    assert (
+        verify(inprocess, signed, keys.cert("uzh"), node_id="_a1", node=ASSERTION) is False
+    )  # not its child
 
 
 @pytest.mark.parametrize(
@@ -184,7 +190,7 @@ def test_a_duplicate_id_is_refused(backend: MemoXmlSec1Backend, keys: Keys) -> N
 
 def test_a_document_type_declaration_is_refused(inprocess: InProcessBackend, keys: Keys) -> None:
     signed = sign(response_xml(), keys)
-    with_dtd = f'<!DOCTYPE samlp:Response [<!ATTLIST samlp:Response ID ID #IMPLIED>]>{signed}'
+    with_dtd = f"<!DOCTYPE samlp:Response [<!ATTLIST samlp:Response ID ID #IMPLIED>]>{signed}"
     assert not verify(inprocess, with_dtd, keys.cert("uzh"))
 
 
@@ -196,7 +202,9 @@ def test_a_comment_inside_the_name_id_neither_breaks_the_signature_nor_cuts_the_
     signed = sign(response_xml(name_id="alice@uzh.ch.evil.example"), keys)
     commented = signed.replace("alice@uzh.ch.evil.example", "alice@uzh.ch<!---->.evil.example")
     assert verify(backend, commented, keys.cert("uzh"))
-    assert samlp.response_from_string(commented).assertion[0].subject.name_id.text == "alice@uzh.ch.evil.example"
+    assert (
+        samlp.response_from_string(commented).assertion[0].subject.name_id.text == "alice@uzh.ch.evil.example"
+    )
 
 
 # --- decryption --------------------------------------------------------------------------------------------
@@ -204,10 +212,16 @@ def test_a_comment_inside_the_name_id_neither_breaks_the_signature_nor_cuts_the_
 
 @pytest.fixture(scope="module")
 def encrypted_response(tmp_path_factory: pytest.TempPathFactory, keys: Keys) -> str:
-    """An edu-ID-shaped response from the pysaml2 test IdP: the Assertion encrypted to the SP's certificate."""
+    """An edu-ID-shaped response from the pysaml2 test IdP: the Assertion encrypted to the SP's key."""
     require(shutil.which("xmlsec1") is not None, "xmlsec1 (Debian package xmlsec1)")
     work = tmp_path_factory.mktemp("crypto-idp")
-    idp = TestIdP(entity_id=IDP, sso_url="https://idp.uzh.example.org/sso", scopes=["uzh.ch"], key_name="uzh", workdir=work)
+    idp = TestIdP(
+        entity_id=IDP,
+        sso_url="https://idp.uzh.example.org/sso",
+        scopes=["uzh.ch"],
+        key_name="uzh",
+        workdir=work,
+    )
     sp = SPConfig()
     sp.load(
         {
@@ -239,12 +253,16 @@ def test_an_assertion_encrypted_to_another_key_is_not_decrypted(
     assert not verdict(lambda: backend.decrypt(encrypted_response, keys.key("rogue")))
 
 
-def test_ciphertext_from_a_uri_is_refused(inprocess: InProcessBackend, encrypted_response: str, keys: Keys) -> None:
+def test_ciphertext_from_a_uri_is_refused(
+    inprocess: InProcessBackend, encrypted_response: str, keys: Keys
+) -> None:
     root = etree.fromstring(encrypted_response.encode())
     cipher_data = next(root.iter("{http://www.w3.org/2001/04/xmlenc#}CipherData"))
     for child in list(cipher_data):
         cipher_data.remove(child)
-    etree.SubElement(cipher_data, "{http://www.w3.org/2001/04/xmlenc#}CipherReference", URI="file:///etc/hostname")
+    etree.SubElement(
+        cipher_data, "{http://www.w3.org/2001/04/xmlenc#}CipherReference", URI="file:///etc/hostname"
+    )
     assert not verdict(lambda: inprocess.decrypt(etree.tostring(root, encoding="unicode"), keys.key("sp")))
 
 

@@ -23,7 +23,11 @@ from tests.tenants.test_saml_signin import (  # noqa: F401 - fixtures used by na
 
 
 def test_an_edu_id_sign_in_runs_no_xmlsec1_in_process_mode_and_two_otherwise(
-    saml: SamlWorld, uzh: Any, client: Client, settings: Any, monkeypatch: pytest.MonkeyPatch
+    saml: SamlWorld,  # noqa: F811 - the fixtures imported above
+    uzh: Any,  # noqa: F811
+    client: Client,  # noqa: F811
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """In-process: none. xmlsec1: one verification and one decryption (pysaml2 alone ran `xmlsec1 --version`
     before each command and decrypted the same assertion twice: seven processes)."""
@@ -33,12 +37,15 @@ def test_an_edu_id_sign_in_runs_no_xmlsec1_in_process_mode_and_two_otherwise(
 
     def spy(args: list[str], *rest: Any, **options: Any) -> subprocess.Popen[bytes]:
         commands.append(list(args))
-        return subprocess.Popen(args, *rest, **options)  # noqa: S603 - pysaml2's own xmlsec1 command line
+        return subprocess.Popen(args, *rest, **options)
 
     monkeypatch.setattr(saml2.sigver, "Popen", spy)
     response = post(client, xml, relay_state)
     assert response.status_code == 302, response.content[:2000]
-    actions = [next((arg for arg in command if arg in ("--verify", "--decrypt", "--version")), "") for command in commands]
+    actions = [
+        next((arg for arg in command if arg in ("--verify", "--decrypt", "--version")), "")
+        for command in commands
+    ]
     if getattr(settings, "SAML_CRYPTO", "inprocess") == "inprocess":
         assert actions == []
     else:
