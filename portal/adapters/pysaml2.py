@@ -218,6 +218,7 @@ def check_signed_info(signature: etree._Element, node_id: str) -> None:
     methods = signed_info.findall(f"{{{DSIG}}}CanonicalizationMethod")
     if len(methods) != 1 or methods[0].get("Algorithm") not in ALLOWED_C14N:
         raise Refused("canonicalisation other than exclusive c14n")
+    check_parameters(methods[0])
     references = signed_info.findall(f"{{{DSIG}}}Reference")
     if len(references) != 1 or len(signed_info.findall(f".//{{{DSIG}}}Reference")) != 1:
         raise Refused("not exactly one Reference")
@@ -226,13 +227,22 @@ def check_signed_info(signature: etree._Element, node_id: str) -> None:
     for transform in references[0].iter(f"{{{DSIG}}}Transform"):
         if transform.get("Algorithm") not in ALLOWED_TRANSFORMS:
             raise Refused(f"the transform {transform.get('Algorithm')!r}")
-        if len(transform):
-            raise Refused("a transform with parameters")
+        check_parameters(transform)
     if (
         signature.find(f"{{{DSIG}}}Object") is not None
         or signature.find(f".//{{{DSIG}}}Manifest") is not None
     ):
         raise Refused("a ds:Object in the signature")
+
+
+def check_parameters(method: etree._Element) -> None:
+    """Exclusive c14n may carry an InclusiveNamespaces PrefixList (Shibboleth IdPs send one); nothing else may
+    have parameters (an XPath expression, a stylesheet)."""
+    for child in method:
+        if child.tag is etree.Comment:
+            continue
+        if method.get("Algorithm") not in ALLOWED_C14N or child.tag != f"{{{EXC_C14N}}}InclusiveNamespaces":
+            raise Refused(f"a parameter {child.tag!r} to {method.get('Algorithm')!r}")
 
 
 def first_encrypted_data(root: etree._Element) -> etree._Element:

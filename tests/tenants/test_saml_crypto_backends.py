@@ -33,6 +33,7 @@ RESPONSE = f"{SAMLP}:Response"
 ASSERTION = f"{SAML}:Assertion"
 IDP = "https://idp.uzh.example.org/idp/shibboleth"
 SP = "https://sp.example.org/saml2/metadata/"
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 XSLT = "http://www.w3.org/TR/1999/REC-xslt-19991116"
 XPATH = "http://www.w3.org/TR/1999/REC-xpath-19991116"
 
@@ -89,6 +90,7 @@ def sign(
     uri: str | None = None,
     with_cert: bool = False,
     ids: tuple[str, ...] = ("_r1",),
+    prefixes: str = "",
 ) -> str:
     """Sign the root with an enveloped signature (exclusive c14n, RSA-SHA256), as an IdP does."""
     root = etree.fromstring(xml.encode())
@@ -100,7 +102,9 @@ def sign(
         signature, xmlsec.constants.TransformSha256, uri=uri if uri is not None else f"#{root.get('ID')}"
     )
     xmlsec.template.add_transform(reference, xmlsec.constants.TransformEnveloped)
-    xmlsec.template.add_transform(reference, xmlsec.constants.TransformExclC14N)
+    c14n = xmlsec.template.add_transform(reference, xmlsec.constants.TransformExclC14N)
+    if prefixes:  # as Shibboleth IdPs (edu-ID) sign
+        etree.SubElement(c14n, f"{{{EXC_C14N}}}InclusiveNamespaces", PrefixList=prefixes)
     if with_cert:
         xmlsec.template.add_x509_data(xmlsec.template.ensure_key_info(signature))
     context = xmlsec.SignatureContext()
@@ -135,6 +139,14 @@ def test_a_genuine_signature_is_accepted_and_any_change_refused(
     assert verify(backend, signed, keys.cert("uzh"))
     assert not verify(backend, signed.replace("someone@uzh.ch", "other@uzh.ch"), keys.cert("uzh"))
     assert not verify(backend, signed, keys.cert("rogue"))  # only the metadata's certificate counts
+
+
+def test_an_inclusive_namespaces_prefix_list_is_accepted(backend: MemoXmlSec1Backend, keys: Keys) -> None:
+    """Shibboleth IdPs (edu-ID) name prefixes to keep in exclusive c14n; only that parameter is allowed."""
+    signed = sign(response_xml(), keys, prefixes="xs saml")
+    assert "PrefixList" in signed
+    assert verify(backend, signed, keys.cert("uzh"))
+    assert not verify(backend, signed.replace('PrefixList="xs saml"', 'PrefixList="xs"'), keys.cert("uzh"))
 
 
 def test_a_key_in_the_message_is_never_used(backend: MemoXmlSec1Backend, keys: Keys) -> None:
@@ -178,6 +190,13 @@ def test_transforms_beyond_saml_are_refused(inprocess: InProcessBackend, keys: K
     attacked = signed.replace("<ds:Transforms>", f"<ds:Transforms>{transform}", 1)
     assert attacked != signed
     assert not verify(inprocess, attacked, keys.cert("uzh"))
+
+
+def test_a_transform_with_an_expression_is_refused(inprocess: InProcessBackend, keys: Keys) -> None:
+    root = etree.fromstring(sign(response_xml(), keys, prefixes="xs").encode())
+    c14n = next(t for t in root.iter(f"{{{DS}}}Transform") if t.get("Algorithm") == EXC_C14N)
+    etree.SubElement(c14n, f"{{{DS}}}XPath").text = "1"
+    assert not verify(inprocess, etree.tostring(root, encoding="unicode"), keys.cert("uzh"))
 
 
 def test_a_duplicate_id_is_refused(backend: MemoXmlSec1Backend, keys: Keys) -> None:
