@@ -132,7 +132,7 @@ class InProcessBackend(MemoXmlSec1Backend):
             node, signature = signed_node(root, node_name, node_id)
             check_signed_info(signature, node_id or "")
             key = xmlsec.Key.from_memory(read_file(cert_file), certificate_format(cert_type))
-        except (Refused, xmlsec.Error, etree.XMLSyntaxError, OSError) as exc:
+        except (Refused, xmlsec.Error, etree.XMLSyntaxError, OSError, ValueError) as exc:
             # A document of a shape that is never acceptable, whatever the key: stop here.
             raise SignatureError(f"signature refused: {exc}") from exc
         context = xmlsec.SignatureContext()
@@ -158,7 +158,7 @@ class InProcessBackend(MemoXmlSec1Backend):
             manager, lock = keys_manager(read_file(key_file))
             with lock:
                 xmlsec.EncryptionContext(manager).decrypt(encrypted)
-        except (Refused, xmlsec.Error, etree.XMLSyntaxError, OSError) as exc:
+        except (Refused, xmlsec.Error, etree.XMLSyntaxError, OSError, ValueError) as exc:
             raise DecryptError(f"decryption failed: {exc}") from exc
         return etree.tostring(root.getroottree(), encoding="unicode")
 

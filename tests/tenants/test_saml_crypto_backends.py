@@ -33,6 +33,7 @@ RESPONSE = f"{SAMLP}:Response"
 ASSERTION = f"{SAML}:Assertion"
 IDP = "https://idp.uzh.example.org/idp/shibboleth"
 SP = "https://sp.example.org/saml2/metadata/"
+XENC = "http://www.w3.org/2001/04/xmlenc#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 XSLT = "http://www.w3.org/TR/1999/REC-xslt-19991116"
 XPATH = "http://www.w3.org/TR/1999/REC-xpath-19991116"
@@ -266,6 +267,25 @@ def test_decryption_gives_the_same_assertion_as_xmlsec1(encrypted_response: str,
     assert str(samlp.response_from_string(ours)) == str(samlp.response_from_string(reference))
 
 
+def test_a_peer_encrypted_key_found_by_retrieval_method_is_decrypted(
+    backend: MemoXmlSec1Backend, encrypted_response: str, keys: Keys
+) -> None:
+    """OpenSAML may place the EncryptedKey beside the EncryptedData and point to it by ID."""
+    root = etree.fromstring(encrypted_response.encode())
+    data = next(root.iter(f"{{{XENC}}}EncryptedData"))
+    encrypted_key = next(data.iter(f"{{{XENC}}}EncryptedKey"))
+    key_info = encrypted_key.getparent()
+    assert key_info is not None
+    key_info.remove(encrypted_key)
+    encrypted_key.set("Id", "_k1")
+    etree.SubElement(key_info, f"{{{DS}}}RetrievalMethod", URI="#_k1", Type=f"{XENC}EncryptedKey")
+    data.addnext(encrypted_key)
+    peer = etree.tostring(root, encoding="unicode")
+    assert "Lena" in backend.decrypt(peer, keys.key("sp"))
+    remote = peer.replace('URI="#_k1"', 'URI="http://127.0.0.1:9/key"')
+    assert not verdict(lambda: backend.decrypt(remote, keys.key("sp")))
+
+
 def test_an_assertion_encrypted_to_another_key_is_not_decrypted(
     backend: MemoXmlSec1Backend, encrypted_response: str, keys: Keys
 ) -> None:
@@ -276,12 +296,10 @@ def test_ciphertext_from_a_uri_is_refused(
     inprocess: InProcessBackend, encrypted_response: str, keys: Keys
 ) -> None:
     root = etree.fromstring(encrypted_response.encode())
-    cipher_data = next(root.iter("{http://www.w3.org/2001/04/xmlenc#}CipherData"))
+    cipher_data = next(root.iter(f"{{{XENC}}}CipherData"))
     for child in list(cipher_data):
         cipher_data.remove(child)
-    etree.SubElement(
-        cipher_data, "{http://www.w3.org/2001/04/xmlenc#}CipherReference", URI="file:///etc/hostname"
-    )
+    etree.SubElement(cipher_data, f"{{{XENC}}}CipherReference", URI="file:///etc/hostname")
     assert not verdict(lambda: inprocess.decrypt(etree.tostring(root, encoding="unicode"), keys.key("sp")))
 
 
