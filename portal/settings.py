@@ -213,6 +213,9 @@ SAML_CERT_FILE = env_str("SAML_CERT_FILE")
 SAML_METADATA_FILES = env_list("SAML_METADATA_FILES")
 SAML_FEDERATION_CERT_FILE = env_str("SAML_FEDERATION_CERT_FILE")
 XMLSEC_BINARY = env_str("XMLSEC_BINARY", "/usr/bin/xmlsec1")
+# How sign-in checks signatures and decrypts: "inprocess" (libxmlsec1 through the xmlsec binding) or "xmlsec1"
+# (pysaml2's subprocesses). See portal/adapters/pysaml2.py.
+SAML_CRYPTO = env_str("SAML_CRYPTO", "inprocess")
 # Named on refusal pages ("If you think this is wrong, contact ...").
 SAML_SUPPORT_CONTACT = env_str("SAML_SUPPORT_CONTACT")
 # The service's name in the SP metadata (md:ServiceName), shown by IdPs and discovery services.

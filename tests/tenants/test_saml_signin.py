@@ -95,10 +95,11 @@ def saml_world(tmp_path_factory: pytest.TempPathFactory) -> SamlWorld:
     return SamlWorld(uzh=uzh, hub=hub, impostor=impostor, stranger=stranger, overrides=overrides)
 
 
-@pytest.fixture
-def saml(saml_world: SamlWorld, settings: Any) -> SamlWorld:
+@pytest.fixture(params=["inprocess", "xmlsec1"])
+def saml(saml_world: SamlWorld, settings: Any, request: pytest.FixtureRequest) -> SamlWorld:
     for name, value in saml_world.overrides.items():
         setattr(settings, name, value)
+    settings.SAML_CRYPTO = request.param  # every test with both backends (portal/adapters/pysaml2.py)
     # No cache clearing: the cached SP configuration follows the settings it was built from.
     yield saml_world
 
