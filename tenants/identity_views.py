@@ -28,6 +28,7 @@ from saml2.response import (
     DecryptionFailed,
     IncorrectlySigned,
     StatusError,
+    StatusInvalidAuthnResponseStatement,
     UnsolicitedResponse,
     VerificationError,
 )
@@ -70,7 +71,12 @@ def explain(exception: Any) -> tuple[str, str]:
         )
     if isinstance(
         exception,
-        SignatureError | IncorrectlySigned | SigverError | VerificationError | DecryptionFailed,
+        SignatureError
+        | IncorrectlySigned
+        | SigverError
+        | VerificationError
+        | DecryptionFailed
+        | StatusInvalidAuthnResponseStatement,
     ):
         return _("Sign-in could not be verified"), _(
             "The sign-in response was not signed by an identity provider auditorium trusts, or it was "
@@ -328,7 +334,12 @@ class AcsView(TolerantMixin, AssertionConsumerServiceView):
         early = self.early_refusal(request)
         if early is not None:
             return early
-        response: HttpResponse = super().post(request, *args, **kwargs)
+        try:
+            response: HttpResponse = super().post(request, *args, **kwargs)
+        except StatusInvalidAuthnResponseStatement as exc:
+            # pysaml2 accepts a response whose assertion no key of ours decrypts (encrypted to a retired SP
+            # certificate) and fails only when djangosaml2 asks for its content, past its error handling.
+            return acs_failure(request, exception=exc)
         user = getattr(request, "user", None)
         language = (
             ui_language(getattr(user, "preferred_language", "")) if response.status_code == 302 else None
