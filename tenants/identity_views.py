@@ -266,7 +266,7 @@ class SignInView(TolerantMixin, LoginView):
         config = saml_config.load_config()
         known = available_idps(config)
         tenant = requested_tenant(request)
-        allowed = set(tenant.allowed_idps or []) & (set(known) | set(expired)) if tenant else set()
+        allowed = allowed_idps_of(tenant) & (set(known) | set(expired))
         if len(allowed) == 1:
             return self.sign_in_at(request, next(iter(allowed)))
         if allowed:
@@ -423,6 +423,11 @@ def other_names(config: Any, entity_id: str, shown: str) -> list[str]:
     except (KeyError, TypeError):
         return []
     return [text for text in dict.fromkeys(texts) if text != shown]
+
+
+def allowed_idps_of(tenant: Tenant | None) -> set[str]:
+    entries = tenant.allowed_idps if tenant is not None else []
+    return {entry for entry in entries if isinstance(entry, str)} if isinstance(entries, list) else set()
 
 
 def requested_tenant(request: HttpRequest) -> Tenant | None:
