@@ -210,6 +210,11 @@ SAML2_DISCO_URL = env_str("SAML_DISCO_URL")
 SAML_ENTITY_ID = env_str("SAML_ENTITY_ID", f"{PUBLIC_URL}/saml2/metadata/")
 SAML_KEY_FILE = env_str("SAML_KEY_FILE")
 SAML_CERT_FILE = env_str("SAML_CERT_FILE")
+# Key rollover (manage.py saml_keys): the staged next pair (default: sp.next.key beside SAML_KEY_FILE) and
+# how long the previous key still decrypts after `saml_keys promote`.
+SAML_NEXT_KEY_FILE = env_str("SAML_NEXT_KEY_FILE")
+SAML_NEXT_CERT_FILE = env_str("SAML_NEXT_CERT_FILE")
+SAML_KEY_GRACE_DAYS = env_int("SAML_KEY_GRACE_DAYS", 14)
 SAML_METADATA_FILES = env_list("SAML_METADATA_FILES")
 SAML_FEDERATION_CERT_FILE = env_str("SAML_FEDERATION_CERT_FILE")
 XMLSEC_BINARY = env_str("XMLSEC_BINARY", "/usr/bin/xmlsec1")
