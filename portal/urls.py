@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from tenants import branding_views
+from tenants import branding_views, language_views
 from tenants import views as tenant_views
 
 urlpatterns = [
@@ -17,6 +17,7 @@ urlpatterns = [
     path("saml2/", include("tenants.saml_urls")),
     path("dev-idp/", include("tenants.dev_idp.urls")),  # answers 404 unless settings.PORTAL_DEV_IDP
     path("accounts/logout/", tenant_views.logout_view, name="logout"),
+    path("accounts/language/", language_views.switch_language, name="switch_language"),  # any host
     path("jitsi/<slug:deployment>/branding.json", branding_views.jitsi_branding, name="jitsi_branding"),
     path("", include("meetings.public_urls")),
     path("<slug:tenant>/", include("tenants.urls")),

@@ -93,12 +93,6 @@ def acs_failure(
     return render(request, "refused.html", context, status=403)
 
 
-def ui_language(preferred: str) -> str | None:
-    """`de-CH` or `de` -> `de` when the portal speaks it."""
-    code = (preferred or "").strip().lower().replace("_", "-").split("-")[0]
-    return code if code in {lang for lang, _name in settings.LANGUAGES} else None
-
-
 def unavailable(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -143,24 +137,10 @@ class SignInView(TolerantMixin, LoginView):
 # The IdP's cross-site POST carries no CSRF token (djangosaml2 exempts its own dispatch; ours replaces it).
 @method_decorator(csrf_exempt, name="dispatch")
 class AcsView(TolerantMixin, AssertionConsumerServiceView):
-    """djangosaml2's ACS, landing on a safe `next` or on the tenant the person signed in to."""
+    """djangosaml2's ACS, landing on a safe `next` or on the tenant the person signed in to.
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response: HttpResponse = super().post(request, *args, **kwargs)
-        user = getattr(request, "user", None)
-        language = (
-            ui_language(getattr(user, "preferred_language", "")) if response.status_code == 302 else None
-        )
-        if language and getattr(user, "is_authenticated", False):
-            # The IdP's preferredLanguage picks the interface language (LocaleMiddleware reads the cookie).
-            response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME,
-                language,
-                max_age=settings.LANGUAGE_COOKIE_AGE,
-                samesite="Lax",
-                secure=settings.SESSION_COOKIE_SECURE,
-            )
-        return response
+    The released preferredLanguage is kept on the user (tenants/identity.py); tenants/language.py reads it
+    after the person's own choice, so it sets no cookie that would outlive the session."""
 
     def custom_redirect(self, user: Any, relay_state: str, session_info: Any) -> str | None:
         safe = validate_referral_url(self.request, relay_state) if relay_state else None

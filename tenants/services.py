@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -171,3 +172,19 @@ def rotate_event_secret(*, actor: User | None, tenant: Tenant) -> str:
     deployment.save(update_fields=["event_secret"])
     audit(tenant=tenant, actor=actor, action="deployment.event_secret_rotated", target=deployment.slug)
     return deployment.event_secret
+
+
+@transaction.atomic
+def set_preferred_language(*, actor: User, user: User, language: str) -> User:
+    """A person's own choice of interface language (the header's switcher); "" forgets it.
+
+    It wins over edu-ID's preferredLanguage at every later sign-in (tenants/language.py). No audit row: a
+    personal setting, no tenant's business."""
+    if actor.pk != user.pk:
+        raise PermissionError("people choose their own language")
+    if language and language not in {code for code, _name in settings.LANGUAGES}:
+        raise ValueError(f"unknown language {language!r}")
+    if user.interface_language != language:
+        user.interface_language = language
+        user.save(update_fields=["interface_language"])
+    return user

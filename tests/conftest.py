@@ -129,7 +129,9 @@ def warm_request_caches(tenant) -> None:
     """Load what every request of a tenant reads from per-process or shared caches (host names, branding),
     so that pinned query counts measure the page itself."""
     from tenants.branding import branding_for_pages
+    from tenants.language import tenant_default
     from tenants.middleware import host_map
 
     host_map()
     branding_for_pages(tenant)
+    tenant_default(tenant)

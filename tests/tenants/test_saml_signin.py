@@ -212,7 +212,7 @@ def test_signed_response_with_encrypted_assertion_signs_a_lecturer_in(
     assert (user.first_name, user.last_name, user.display_name) == ("Lena", "Lehrer", "Lena Lehrer")
     assert user.email == "lena.lehrer@uzh.ch"
     assert user.preferred_language == "de"
-    assert response.cookies["django_language"].value == "de"  # the interface follows preferredLanguage
+    assert "django_language" not in response.cookies  # preferredLanguage is read from the user, not a cookie
     assert user.affiliations == ["faculty", "member"]
     membership = Membership.objects.get(user=user)
     assert (membership.tenant, membership.role, membership.source) == (uzh, "host", "saml")
@@ -224,6 +224,7 @@ def test_signed_response_with_encrypted_assertion_signs_a_lecturer_in(
     home = client.get("/uzh/")
     assert 'data-testid="signed-in-as">Lena Lehrer<' in home.content.decode()
     assert 'data-testid="tenant-name">University of Zurich<' in home.content.decode()
+    assert '<html lang="de">' in home.content.decode()  # the interface follows preferredLanguage
 
 
 def test_second_sign_in_updates_the_same_person_and_keeps_an_assigned_role(
