@@ -72,7 +72,7 @@ def from_browser(request: HttpRequest) -> str | None:
 
 
 def tenant_default(tenant: Any) -> str | None:
-    """The tenant's default language, cached like its branding (tenants.branding.forget_document clears it)."""
+    """The tenant's default language, cached like its branding (branding.forget_document clears it)."""
     if tenant is None:
         return None
     key = f"branding-language:{tenant.pk}"
