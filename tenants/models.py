@@ -12,7 +12,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from tenants.fields import SealedTextField
+from tenants.fields import SealedTextField, ServiceURLField
 
 slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
@@ -140,7 +140,7 @@ class JitsiDeployment(models.Model):
     )
     app_secret = SealedTextField(_("app secret (HS256)"), blank=True)
     event_secret = SealedTextField(_("event secret"), blank=True)
-    room_api_url = models.URLField(
+    room_api_url = ServiceURLField(
         _("room API URL"),
         blank=True,
         help_text=_("Prosody's mod_muc_size base URL for reconciling counts, e.g. http://prosody:5280"),

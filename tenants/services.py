@@ -174,6 +174,43 @@ def rotate_event_secret(*, actor: User | None, tenant: Tenant) -> str:
     return deployment.event_secret
 
 
+DEPLOYMENT_FIELDS = frozenset(
+    {
+        "base_url",
+        "xmpp_domain",
+        "tenant_path",
+        "app_id",
+        "audience",
+        "algorithm",
+        "app_secret",
+        "event_secret",
+        "room_api_url",
+    }
+)
+
+
+@transaction.atomic
+def change_deployment(
+    *, actor: User | None, deployment: JitsiDeployment, changes: dict[str, Any]
+) -> JitsiDeployment:
+    """Change a Jitsi deployment's settings; the audit row names the fields, never secret values."""
+    unknown = set(changes) - DEPLOYMENT_FIELDS
+    if unknown:
+        raise ValueError(f"not deployment settings: {', '.join(sorted(unknown))}")
+    for name, value in changes.items():
+        setattr(deployment, name, value)
+    deployment.full_clean(exclude=["tenant"])
+    deployment.save(update_fields=sorted(changes))
+    audit(
+        tenant=deployment.tenant,
+        actor=actor,
+        action="deployment.changed",
+        target=deployment.slug,
+        fields=sorted(changes),
+    )
+    return deployment
+
+
 @transaction.atomic
 def set_preferred_language(*, actor: User, user: User, language: str) -> User:
     """A person's own choice of interface language (the header's switcher); "" forgets it.

@@ -1,4 +1,4 @@
-"""Recorded Prosody events and room-size answers, read from ../shared beside the clone (as in CI)."""
+"""Recorded Prosody events and room-size answers, kept in tests/fixtures/prosody-events."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import require
-
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "prosody-events"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "prosody-events"
 
 
 def fixtures_dir() -> Path:
-    require(FIXTURES.is_dir(), f"the Prosody fixtures at {FIXTURES.resolve()}")
+    assert FIXTURES.is_dir(), f"the Prosody recordings belong in the repository at {FIXTURES}"
     return FIXTURES
 
 

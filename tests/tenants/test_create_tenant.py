@@ -71,7 +71,7 @@ def test_secrets_are_sealed_in_the_database():
     [
         ("Bad Slug", [], "slug"),
         ("api", [], "used by the portal itself"),
-        ("unibas", ["--admin", "nobody"], "no user 'nobody'"),
+        ("unibas", ["--admin", "nobody"], "nobody called 'nobody' has signed in yet"),
     ],
 )
 def test_refuses_bad_input_and_writes_nothing(slug, extra, message):

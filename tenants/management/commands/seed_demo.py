@@ -10,10 +10,25 @@ from django.db import transaction
 
 from portal.env import env_str
 from tenants import services
-from tenants.models import Membership, Tenant
+from tenants.models import JitsiDeployment, Membership, Tenant
 
 DEV_APP_SECRET = "demo-app-secret-change-me-at-least-32-bytes"  # noqa: S105 - development default
 DEV_EVENT_SECRET = "demo-event-secret-change-me-at-least-32-bytes"  # noqa: S105 - development default
+
+
+def deployment_from_environment() -> dict[str, str]:
+    """The demo tenant's Jitsi deployment as the JITSI_* variables describe it (README, Configuration)."""
+    return {
+        "base_url": env_str("JITSI_BASE_URL", "https://meet.jit.si"),
+        "xmpp_domain": env_str("JITSI_XMPP_DOMAIN", "meet.jitsi"),
+        "tenant_path": env_str("JITSI_TENANT_PATH", ""),
+        "app_id": env_str("JITSI_APP_ID", "auditorium-demo"),
+        "audience": env_str("JITSI_AUDIENCE", "jitsi"),
+        "algorithm": env_str("JITSI_ALGORITHM", "HS256"),
+        "app_secret": env_str("JITSI_APP_SECRET", DEV_APP_SECRET),
+        "event_secret": env_str("JITSI_EVENT_SECRET", DEV_EVENT_SECRET),
+        "room_api_url": env_str("JITSI_ROOM_API_URL", ""),
+    }
 
 
 class Command(BaseCommand):
@@ -25,6 +40,7 @@ class Command(BaseCommand):
         # The development IdP's entity ID follows PUBLIC_URL: <PUBLIC_URL>/dev-idp/metadata/.
         dev_idp_entity_id = dev_idp.entity_id()
         tenant = Tenant.objects.filter(slug="demo").first()
+        wanted = deployment_from_environment()
         if tenant is None:
             tenant = services.create_tenant(
                 actor=None,
@@ -32,18 +48,7 @@ class Command(BaseCommand):
                 name="Demo University",
                 home_organizations=[dev_idp.SCOPE],
                 allowed_idps=[dev_idp_entity_id],
-                deployment={
-                    "base_url": env_str("JITSI_BASE_URL", "https://meet.jit.si"),
-                    "xmpp_domain": env_str("JITSI_XMPP_DOMAIN", "meet.jitsi"),
-                    "tenant_path": env_str("JITSI_TENANT_PATH", ""),
-                    "app_id": env_str("JITSI_APP_ID", "auditorium-demo"),
-                    "audience": env_str("JITSI_AUDIENCE", "jitsi"),
-                    "algorithm": env_str("JITSI_ALGORITHM", "HS256"),
-                    "app_secret": env_str("JITSI_APP_SECRET", "demo-app-secret-change-me-at-least-32-bytes"),
-                    "event_secret": env_str(
-                        "JITSI_EVENT_SECRET", "demo-event-secret-change-me-at-least-32-bytes"
-                    ),
-                },
+                deployment=wanted,
             )
             self.stdout.write(self.style.SUCCESS("seeded tenant demo"))
         else:
@@ -54,6 +59,13 @@ class Command(BaseCommand):
                     tenant.allowed_idps = [*tenant.allowed_idps, dev_idp_entity_id]
                     tenant.save(update_fields=["allowed_idps"])
                 self.stdout.write(f"demo now accepts {dev_idp_entity_id}")
+            # The JITSI_* variables win on every run: a changed JITSI_APP_SECRET must reach the tokens, or
+            # Prosody answers "Invalid signature" while the seed says nothing.
+            deployment = JitsiDeployment.objects.get(tenant=tenant)
+            changes = {name: value for name, value in wanted.items() if getattr(deployment, name) != value}
+            if changes:
+                services.change_deployment(actor=None, deployment=deployment, changes=changes)
+                self.stdout.write(f"demo's deployment now follows JITSI_*: {', '.join(sorted(changes))}")
         if settings.PORTAL_DEV_IDP:
             self.seed_admin(tenant)
         else:

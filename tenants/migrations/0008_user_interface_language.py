@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0006_live_counts'),
+        ('tenants', '0007_room_api_url_service_hosts'),
     ]
 
     operations = [
