@@ -112,3 +112,43 @@ def test_guest_with_a_swiss_german_browser_sees_german(
         expect(page.locator("html")).to_have_attribute("lang", "fr")
     finally:
         context.close()
+
+
+def test_countdown_speaks_the_page_language(
+    dev_site: str,  # noqa: F811
+    browser: Any,
+    transactional_db: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Hours ahead, the countdown is written by the browser's Intl in the page's language, not in English."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from playwright.sync_api import expect
+
+    from meetings import schedule
+
+    opens_at = timezone.now() + timedelta(hours=2, minutes=5, seconds=30)
+    monkeypatch.setattr(
+        schedule, "join_window", lambda room, now: schedule.JoinWindow(is_open=False, opens_at=opens_at)
+    )
+    room = RoomFactory(tenant=Tenant.objects.get(slug="demo"), owner=UserFactory(), name="later-3b8")
+    context = browser.new_context(locale="de-CH")
+    try:
+        page = context.new_page()
+        page.goto(f"{dev_site}/demo/r/{room.name}/")
+        page.locator("a[href^='/saml2/login/']").first.click()
+        page.wait_for_url(f"{dev_site}/dev-idp/sso/**")
+        page.get_by_test_id("dev-idp-student").click()
+        page.wait_for_url(f"{dev_site}/demo/r/{room.name}/")
+        expect(page.locator("html")).to_have_attribute("lang", "en")  # the dev IdP's preferredLanguage
+        page.get_by_test_id("language-de").click()
+        page.wait_for_url(f"{dev_site}/demo/r/{room.name}/")
+        expect(page.locator("html")).to_have_attribute("lang", "de")
+        expect(page.get_by_test_id("countdown")).to_contain_text("2 Stunden")
+        expect(page.get_by_test_id("countdown")).to_contain_text("5 Minuten")
+        expect(page.get_by_test_id("opens-at")).to_contain_text(
+            f"{timezone.localtime(opens_at):%H:%M}"  # 24-hour clock, in Zurich like the demo tenant
+        )
+    finally:
+        context.close()
