@@ -11,7 +11,7 @@ TEST_ENV := SECRET_KEY=insecure-test-only-key SECURE=0 STATIC_MANIFEST=0 DEBUG=0
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/auditorium_test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint format install clean
+.PHONY: run test lint format install clean messages
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DEBUG=1 $(VENV)/bin/mypy portal tenants meetings
+
+# After adding or changing a user-facing string: extract it into locale/, translate the new entries, then
+# run this again to compile and check (make test runs the same check). See locale/README.md.
+messages: $(VENV)/.installed
+	DEBUG=1 $(PY) manage.py translations update
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

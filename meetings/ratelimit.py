@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,12 @@ def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
         "refused.html",
         {
             "title": _("Too many requests"),
-            "message": _(
+            "message": ngettext(
                 "Too many meetings were started or joined from your network in a short time. "
-                "Please try again in about %(minutes)d minute(s)."
+                "Please try again in about %(minutes)d minute.",
+                "Too many meetings were started or joined from your network in a short time. "
+                "Please try again in about %(minutes)d minutes.",
+                minutes,
             )
             % {"minutes": minutes},
         },

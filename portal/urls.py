@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.decorators.cache import cache_control
+from django.views.i18n import JavaScriptCatalog
 
 from tenants import branding_views, language_views
 from tenants import views as tenant_views
@@ -18,6 +20,9 @@ urlpatterns = [
     path("dev-idp/", include("tenants.dev_idp.urls")),  # answers 404 unless settings.PORTAL_DEV_IDP
     path("accounts/logout/", tenant_views.logout_view, name="logout"),
     path("accounts/language/", language_views.switch_language, name="switch_language"),  # any host
+    # The strings of static/js/ in the page's language (the page asks with ?lang=, so a browser's copy never
+    # answers for another language).
+    path("jsi18n/", cache_control(max_age=3600, private=True)(JavaScriptCatalog.as_view()), name="jsi18n"),
     path("jitsi/<slug:deployment>/branding.json", branding_views.jitsi_branding, name="jitsi_branding"),
     path("", include("meetings.public_urls")),
     path("<slug:tenant>/", include("tenants.urls")),

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from meetings.charts import bar_chart
@@ -152,7 +153,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
         "minutes": bar_chart(
             [(d.day.isoformat(), d.participant_minutes) for d in usage.days],
             title=_("Participant-minutes per day"),
-            unit="min",
+            unit=pgettext("unit", "min"),
         ),
         "peak": bar_chart(
             [(d.day.isoformat(), d.peak_concurrent) for d in usage.days],

@@ -25,6 +25,7 @@ PORTAL_PREFIXES = (
     "/accounts/",
     "/healthz",
     "/dev-idp/",
+    "/jsi18n/",
 )
 
 

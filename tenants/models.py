@@ -33,6 +33,7 @@ RESERVED_SLUGS = frozenset(
         "accounts",
         "healthz",
         "dev-idp",
+        "jsi18n",
         "r",
         "t",
     }
@@ -120,8 +121,8 @@ class HomeOrganization(models.Model):
 
 class JitsiDeployment(models.Model):
     class Algorithm(models.TextChoices):
-        HS256 = "HS256", "HS256 (shared app secret)"
-        RS256 = "RS256", "RS256 (public keys served by auditorium)"
+        HS256 = "HS256", _("HS256 (shared app secret)")
+        RS256 = "RS256", _("RS256 (public keys served by auditorium)")
 
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="deployment")
     slug = models.SlugField(_("slug"), max_length=50, unique=True, validators=[slug_validator])
@@ -215,7 +216,7 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name_plural = "audit entries"
+        verbose_name_plural = _("audit entries")
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target}"

@@ -5,6 +5,9 @@
   const preview = document.getElementById("branding-preview");
   if (!form || !preview) return;
   const field = (name) => form.querySelector(`[name="${name}"]`);
+  // Django's JavaScript catalogue (/jsi18n/) defines gettext and interpolate; without it English shows.
+  const gettext = window.gettext || ((text) => text);
+  const interpolate = window.interpolate || ((fmt, values) => fmt.replace(/%\((\w+)\)s/g, (m, key) => String(values[key])));
 
   function luminance(hex) {
     const c = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
@@ -23,9 +26,14 @@
     preview.querySelector(".button").style.background = primary;
     document.getElementById("preview-welcome").textContent = field("welcome_text").value;
     const ratio = contrast(primary, "#ffffff");
-    document.getElementById("preview-contrast").textContent = ratio < 4.5
-      ? `Contrast of white text on the primary colour: ${ratio.toFixed(1)}:1 (below WCAG AA 4.5:1)`
-      : `Contrast of white text on the primary colour: ${ratio.toFixed(1)}:1`;
+    const shown = ratio.toLocaleString(document.documentElement.lang || undefined, {
+      minimumFractionDigits: 1,
+      maximumFractionDigits: 1,
+    });
+    const message = ratio < 4.5
+      ? gettext("Contrast of white text on the primary colour: %(ratio)s:1 (below WCAG AA 4.5:1)")
+      : gettext("Contrast of white text on the primary colour: %(ratio)s:1");
+    document.getElementById("preview-contrast").textContent = interpolate(message, { ratio: shown }, true);
   }
   const logo = field("logo");
   if (logo) {

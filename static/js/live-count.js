@@ -8,6 +8,9 @@
     window.auditoriumLiveCounts.scan();
     return;
   }
+  // Django's JavaScript catalogue (/jsi18n/) defines ngettext; without it the English sentence shows.
+  var ngettext = window.ngettext || function (singular, plural, n) { return n === 1 ? singular : plural; };
+  var COUNT = "%(count)s";
   var sockets = new Map(); // path -> {elements: Set, ws: WebSocket|null, attempts: number}
   var MAX_DELAY_MS = 30000;
 
@@ -18,6 +21,22 @@
   function show(el, count) {
     var number = el.querySelector("[data-live-count-number]") || el;
     number.textContent = String(count);
+    var label = el.querySelector("[data-live-count-label]");
+    if (label && number !== el) {
+      // One translated sentence per count ("1 person in the meeting", "3 people in the meeting"); the
+      // number keeps its own element, so the text around it goes before and after.
+      var sentence = ngettext("%(count)s person in the meeting", "%(count)s people in the meeting", count);
+      var at = sentence.indexOf(COUNT);
+      var before = at < 0 ? "" : sentence.slice(0, at).trim();
+      var prefix = el.querySelector("[data-live-count-prefix]");
+      if (before && !prefix) {
+        prefix = document.createElement("span");
+        prefix.setAttribute("data-live-count-prefix", "");
+        el.insertBefore(prefix, number);
+      }
+      if (prefix) { prefix.textContent = before ? before + " " : ""; }
+      label.textContent = at < 0 ? sentence : sentence.slice(at + COUNT.length).trim();
+    }
     el.setAttribute("data-count", String(count));
     el.dispatchEvent(new CustomEvent("live-count", { detail: { count: count }, bubbles: true }));
   }

@@ -6,7 +6,8 @@
   if (!node || !data) return;
   var options = JSON.parse(data.textContent);
   if (typeof window.JitsiMeetExternalAPI !== "function") {
-    node.textContent = node.dataset.unavailable || "The meeting server cannot be reached right now.";
+    var gettext = window.gettext || function (text) { return text; };
+    node.textContent = node.dataset.unavailable || gettext("The meeting server cannot be reached right now.");
     return;
   }
   // The meeting speaks the page's language (data-lang, set by the server from the same choice).

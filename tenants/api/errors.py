@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.forms import BaseForm
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
@@ -138,9 +139,12 @@ def _describe(exc: exceptions.APIException) -> tuple[str, str, dict[str, list[st
         code = "throttled"
         wait: float | None = getattr(exc, "wait", None)
         if wait is not None:
-            message = _("Too many requests. Try again in %(seconds)d seconds.") % {
-                "seconds": max(1, int(wait))  # as in the Retry-After header DRF sets
-            }
+            seconds = max(1, int(wait))  # as in the Retry-After header DRF sets
+            message = ngettext(
+                "Too many requests. Try again in %(seconds)d second.",
+                "Too many requests. Try again in %(seconds)d seconds.",
+                seconds,
+            ) % {"seconds": seconds}
         else:
             message = _("Too many requests. Try again later.")
     elif isinstance(exc, exceptions.NotAuthenticated):
