@@ -45,9 +45,10 @@ def _named(text: str, zone: tzinfo, viewer_zone: Zone) -> str:
 
 
 def _written(text: str) -> str:
-    # Django's Italian catalogue capitalises weekdays and months ("Lunedì 7 Dicembre"); Italian writes them
-    # in lower case, as French does. The text holds no other letters (a zone name is added afterwards).
-    return text.lower() if translation.get_language() == "it" else text
+    # French and Italian write weekdays and months in lower case inside a date ("lundi 7 décembre"); the
+    # catalogues capitalise them (Django's Italian one, and the portal's own, whose weekday names also label
+    # checkboxes). The text holds no other letters: a zone name is added afterwards.
+    return text.lower() if translation.get_language() in ("fr", "it") else text
 
 
 def _local(value: datetime, zone: tzinfo) -> datetime:
