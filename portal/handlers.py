@@ -11,14 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.middleware.security import SecurityMiddleware
+from django.utils import translation
 
 MACHINE_PREFIX = "/jitsi/"
 
 
 class MachineWSGIHandler(WSGIHandler):
+    def get_response(self, request: Any) -> Any:
+        # No LanguageMiddleware here: answer in the site's language, never in one a page left active in
+        # this thread (tenants/language.py picks the same for /jitsi/ through the full stack).
+        translation.activate(settings.LANGUAGE_CODE)
+        return super().get_response(request)
+
     def load_middleware(self, is_async: bool = False) -> None:
         # BaseHandler.load_middleware for a fixed, hook-free chain (SecurityMiddleware has no view,
         # template-response or exception hooks).

@@ -9,11 +9,11 @@ Pages, in this order:
 4. the tenant's default language (`Branding.default_language`), else `settings.LANGUAGE_CODE`.
 
 The API (`/api/`) follows `Accept-Language` alone, else English: its clients are programs as often as pages,
-and an answer should not depend on a cookie set by the switcher.
+and an answer should not depend on a cookie set by the switcher. Prosody's `/jitsi/` calls get English.
 
 This replaces Django's LocaleMiddleware and comes after TenantMiddleware: `__call__` knows the tenant of a
 host name, `process_view` the tenant of a `/<tenant>/` path (TenantMiddleware's `process_view` runs first).
-The lean `/jitsi/` handler (portal/handlers.py) runs no middleware: its answers are for Prosody, not people.
+The lean `/jitsi/` handler (portal/handlers.py) runs no middleware and activates English itself.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
-API_PREFIX = "/api/"
+# Programs' paths: the API, and Prosody's calls when they do run through the middleware (tests, Daphne).
+MACHINE_PREFIXES = ("/api/", "/jitsi/")
 # Sources, in the order they are tried; kept on the request (`request.language_source`) for tests and logs.
 PROFILE, COOKIE, IDENTITY = "profile", "cookie", "identity"
 BROWSER, TENANT, SITE = "browser", "tenant", "site"
@@ -87,7 +88,7 @@ def tenant_default(tenant: Any) -> str | None:
 
 def choose(request: HttpRequest, *, tenant: Any = None) -> tuple[str, str]:
     """(language, source) for this request, by the rules above."""
-    if request.path_info.startswith(API_PREFIX):
+    if request.path_info.startswith(MACHINE_PREFIXES):
         language = from_browser(request)
         return (language, BROWSER) if language else (settings.LANGUAGE_CODE, SITE)
     user = getattr(request, "user", None)

@@ -283,3 +283,38 @@ def test_lecture_pages_use_the_one_style_and_name_a_foreign_zone(client, tenant,
     series.save()
     english = client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert re.search(r"Monday, \d+ \w+ \d{4}, \d\d:\d\d\u2013\d\d:\d\d \(Europe/London\)</time>", english)
+
+
+def test_djangos_own_error_pages_speak_the_chosen_language(tenant):
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["django_language"] = "fr"
+    missing = client.get("/uzh/nothing/here/")
+    assert missing.status_code == 404 and lang(missing) == "fr"
+    assert b'data-testid="language-switcher"' in missing.content
+    refused = client.post("/accounts/language/", {"language": "de"})  # no CSRF token
+    assert refused.status_code == 403 and lang(refused) == "fr"
+    assert b'data-testid="refusal-message"' in refused.content
+
+
+def test_prosodys_calls_are_answered_in_the_site_language_whatever_a_page_left_active(db, settings):
+    """The lean /jitsi/ handler runs no middleware; a language a page activated in this thread stays out."""
+    from meetings import event_views
+    from tests.conftest import keep_test_connection
+    from tests.factories import TenantFactory
+    from tests.meetings.prosody import raw, scenario
+    from tests.test_machine_handler import call
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    TenantFactory(slug="demo", name="Demo University")
+    event_views.forget_deployments()
+    rec = scenario("basic")[0]
+    with keep_test_connection():  # real WSGI calls on this test's connection
+        english = call("POST", rec["request"]["path"], raw(rec), authorization="Bearer wrong")
+        translation.activate("it")  # as a page for an Italian reader leaves this thread
+        try:
+            after_a_page = call("POST", rec["request"]["path"], raw(rec), authorization="Bearer wrong")
+        finally:
+            translation.deactivate()
+            event_views.forget_deployments()
+    assert english[0] == after_a_page[0] == 401
+    assert after_a_page[2] == english[2] and b"event secret" in english[2]
