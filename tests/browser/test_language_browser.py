@@ -68,6 +68,11 @@ def test_student_signs_in_in_french_switches_to_italian_and_keeps_it(
     assert User.objects.get(display_name="Sam Student").interface_language == "it"
     page.goto(f"{dev_site}/demo/lectures/")
     expect(page.locator("html")).to_have_attribute("lang", "it")
+    page.set_viewport_size({"width": 360, "height": 740})  # the signed-in header still fits a phone
+    for path in ("/demo/", "/demo/lectures/"):
+        page.goto(f"{dev_site}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # Signing out and in again (the IdP still says French): Italian stays.
     page.locator("form[action='/accounts/logout/'] button").click()
