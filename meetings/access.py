@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import enum
 import functools
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.hashers import check_password, make_password
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
 from django.db import connection
 from django.db.models import BooleanField, Exists, Field, Model, OuterRef, Q, QuerySet, Value
 
@@ -141,13 +145,41 @@ def may_watch(user: Any, room: Room) -> bool:
     return decide(viewer_of(user, room), room) == Verdict.ALLOW
 
 
-# Access codes: hashed with Django's password hashers, so a leaked database does not reveal them.
+# Access codes, stored as HMAC-SHA256 of the code with a random salt per code and a key derived from the
+# portal's secret, so that a leaked database alone does not reveal them. Fast on purpose: a code is short, and
+# what protects it is the limit on attempts (meetings/ratelimit.py), not the cost of one check. Codes set
+# before this format (Django's password hashers, PBKDF2 by default: about a second of CPU per check) still
+# verify, and are stored anew in this format when next entered right (services.upgrade_access_code_hash).
+
+ACCESS_CODE_SCHEME = "hmac_sha256"
+
+
+def _access_code_key() -> bytes:
+    # The same secret that seals stored secrets (portal/crypto.py): FIELD_ENCRYPTION_KEY, else SECRET_KEY.
+    secret = settings.FIELD_ENCRYPTION_KEY or settings.SECRET_KEY
+    return hashlib.sha256(b"auditorium-access-code:" + secret.encode()).digest()
+
+
+def _code_digest(code: str, salt: str) -> str:
+    message = f"{salt}${code}".encode()
+    return hmac.new(_access_code_key(), message, hashlib.sha256).hexdigest()
+
+
+def hash_access_code(code: str) -> str:
+    """The stored form of an access code (already stripped): "hmac_sha256$<salt>$<hex digest>"."""
+    salt = secrets.token_urlsafe(16)
+    return f"{ACCESS_CODE_SCHEME}${salt}${_code_digest(code, salt)}"
+
+
+def is_current_hash(stored: str) -> bool:
+    """False for codes stored by Django's password hashers (before the keyed hash)."""
+    return stored.startswith(ACCESS_CODE_SCHEME + "$")
 
 
 def set_access_code(room: Room, code: str) -> None:
     """Set (or with an empty code, remove) the room's access code. The caller saves `access_code_hash`."""
     code = code.strip()
-    room.access_code_hash = make_password(code) if code else ""
+    room.access_code_hash = hash_access_code(code) if code else ""
 
 
 def requires_access_code(room: Room) -> bool:
@@ -155,12 +187,18 @@ def requires_access_code(room: Room) -> bool:
 
 
 def check_access_code(room: Room, code: str | None) -> bool:
-    """True when the room has no code, or `code` is it."""
-    if not room.access_code_hash:
+    """True when the room has no code, or `code` is it. Callers that take a code from a person count the
+    attempt first (meetings/joining.py)."""
+    stored = room.access_code_hash
+    if not stored:
         return True
+    code = (code or "").strip()
     if not code:
         return False
-    return check_password(code.strip(), room.access_code_hash)
+    if is_current_hash(stored):
+        parts = stored.split("$")
+        return len(parts) == 3 and hmac.compare_digest(_code_digest(code, parts[1]), parts[2])
+    return check_password(code, stored)  # set before the keyed hash (Django's hashers)
 
 
 # The join hot path: one statement, compiled once per process, fetching the room, its tenant and deployment

@@ -1,4 +1,7 @@
-"""Operators look at rooms and series here; changes go through services (an admin action), not raw edits."""
+"""Operators look at rooms and series here (the admin is for operators only: portal/admin.py).
+
+Changes go through services, with an audit row: archiving rooms (an action), deleting a lecture series.
+Nothing is edited in place; secrets (access code hashes, feed tokens) are never shown."""
 
 from __future__ import annotations
 
@@ -18,6 +21,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -52,15 +58,14 @@ class RoomAdmin(ReadOnlyAdmin):
     inlines = [LectureSeriesInline]
     actions = ["archive"]
 
-    @admin.action(description=_("Archive the selected rooms"))
+    @admin.action(description=_("Archive the selected rooms"), permissions=["archive"])
     def archive(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
-        for room in queryset.filter(archived=False):
-            services.archive_room(actor=request.user, room=room)  # type: ignore[arg-type]
+        for room in queryset.filter(archived=False).select_related("tenant"):
+            services.archive_room(actor=request.user, room=room)  # type: ignore[arg-type]  # operators only
         self.message_user(request, _("Rooms archived."), messages.SUCCESS)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Needed for the archive action; the form itself shows no editable field.
-        return obj is None and super(ReadOnlyAdmin, self).has_change_permission(request, obj)
+    def has_archive_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
 
 
 @admin.register(LectureSeries)
@@ -70,6 +75,21 @@ class LectureSeriesAdmin(ReadOnlyAdmin):
     search_fields = ["title", "code", "room__name"]
     list_select_related = ["tenant", "room"]
     exclude = ["feed_token"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # The series' cancelled and moved lectures go with it (their own page is read-only).
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
+    def delete_model(self, request: HttpRequest, obj: LectureSeries) -> None:
+        services.delete_series(actor=request.user, series=obj)  # type: ignore[arg-type]  # operators only
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[LectureSeries]) -> None:
+        for series in queryset.select_related("tenant", "room"):
+            services.delete_series(actor=request.user, series=series)  # type: ignore[arg-type]  # operators only
 
 
 @admin.register(OccurrenceChange)

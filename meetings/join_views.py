@@ -2,7 +2,8 @@
 
 Flow: GET decides at once for signed-in people (meeting page, or a refusal that says what to do); guests and
 rooms with an access code get a form, whose POST stores the name (and that the code was right) in the session
-and redirects back, so a reload never re-posts.
+and redirects back, so a reload never re-posts. Too many wrong codes (meetings/ratelimit.py): the form again,
+answered 429 with Retry-After and a message that says when to try again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from meetings import ratelimit
 from meetings.access import requires_access_code, rooms_named, viewer_of
 from meetings.joining import JoinTicket, Reason, Refusal, join_room
 from meetings.models import Room
@@ -102,6 +104,7 @@ def respond(
         display_name=display_name,
         access_code=access_code,
         code_verified=_code_ok(request, room),
+        client=ratelimit.client_address(request),
         guest_id=_guest_id(request) if anonymous else None,
         moderator=moderator,
     )
@@ -159,7 +162,7 @@ def _refused(
     # A first visit gets the form (200); a posted form that was not good enough says why.
     error = result.message if request.method == "POST" else ""
     status = result.status if request.method == "POST" else 200
-    return render(
+    response = render(
         request,
         "meetings/join.html",
         {
@@ -175,6 +178,9 @@ def _refused(
         },
         status=status,
     )
+    if result.retry_after is not None:
+        response["Retry-After"] = str(result.retry_after)
+    return response
 
 
 @never_cache

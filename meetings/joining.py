@@ -3,12 +3,15 @@
 One function, `join_room`, used by the join page, the JSON API and anonymous meetings. It answers either a
 JoinTicket (the token and where to use it) or a Refusal (what to tell the person). Cheap by design: the room
 comes with the viewer annotations (one query), HS256 secrets come with the deployment, RS256 keys from the
-per-process cache; the only write is `last_used_at`, at most every few minutes per room.
+per-process cache; the only write is `last_used_at`, at most every few minutes per room. An access code costs
+one cache round trip before it is checked (the limit on attempts, meetings/ratelimit.py) and one more when it
+was right.
 """
 
 from __future__ import annotations
 
 import enum
+import math
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -18,9 +21,10 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from meetings import anonymous, jitsi, schedule
-from meetings.access import Verdict, check_access_code, decide, requires_access_code, viewer_of
+from meetings import access, anonymous, jitsi, ratelimit, schedule, services
+from meetings.access import Verdict, decide, is_current_hash, requires_access_code, viewer_of
 from meetings.models import Room
 from tenants import keys
 from tenants.models import JitsiDeployment, Tenant
@@ -37,6 +41,7 @@ class Reason(enum.StrEnum):
     NEEDS_NAME = "needs_name"
     NEEDS_CODE = "needs_code"
     WRONG_CODE = "wrong_code"
+    TOO_MANY_CODES = "access_code_attempts"  # over the limit on wrong access codes: 429, retry_after
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class Refusal:
     title: str
     message: str
     opens_at: datetime | None = None
+    retry_after: int | None = None  # seconds, for TOO_MANY_CODES
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,23 @@ class JoinTicket:
         return self.token.expires_at
 
 
-def _refusal(reason: Reason, opens_at: datetime | None = None) -> Refusal:
+def wait_in_words(seconds: int) -> str:
+    """When another access code may be tried, for a person."""
+    if seconds < 120:
+        return ngettext(
+            "Too many wrong access codes. Try again in %(count)d second.",
+            "Too many wrong access codes. Try again in %(count)d seconds.",
+            seconds,
+        ) % {"count": seconds}
+    minutes = math.ceil(seconds / 60)
+    return ngettext(
+        "Too many wrong access codes. Try again in %(count)d minute.",
+        "Too many wrong access codes. Try again in %(count)d minutes.",
+        minutes,
+    ) % {"count": minutes}
+
+
+def _refusal(reason: Reason, opens_at: datetime | None = None, retry_after: int | None = None) -> Refusal:
     if reason == Reason.NOT_FOUND:
         return Refusal(reason, 404, _("No such room"), _("There is no room at this address."))
     if reason == Reason.SIGN_IN:
@@ -100,6 +122,9 @@ def _refusal(reason: Reason, opens_at: datetime | None = None) -> Refusal:
         )
     if reason == Reason.NEEDS_CODE:
         return Refusal(reason, 403, _("Access code"), _("This room asks for an access code."))
+    if reason == Reason.TOO_MANY_CODES:
+        wait = retry_after or 1
+        return Refusal(reason, 429, _("Too many attempts"), wait_in_words(wait), retry_after=wait)
     return Refusal(
         reason, 403, _("Wrong access code"), _("That access code is not right. Check it and try again.")
     )
@@ -152,6 +177,7 @@ def join_room(
     display_name: str | None = None,
     access_code: str | None = None,
     code_verified: bool = False,
+    client: str = "",
     guest_id: str | None = None,
     moderator: bool = False,
     record: bool = True,
@@ -159,8 +185,10 @@ def join_room(
     """May `user` (or an anonymous guest) enter `room` now? If so, a signed token for it.
 
     `code_verified`: the caller already saw the right access code from this person (kept in the session).
+    `client`: the person's address (ratelimit.client_address), for the limits on wrong access codes.
     `moderator`: grant host rights regardless of accounts (the creator of an anonymous meeting).
-    `record`: note the room's use (record_use); off for a join computed ahead that may be thrown away."""
+    `record`: note the room's use (record_use) and store an access code of the old format anew; off for
+    a join computed ahead that may be thrown away (which then carries no access code: it would be counted)."""
     if room.is_anonymous and anonymous.is_expired(room, now):
         return _refusal(Reason.NOT_FOUND)  # on every path: the page, the API, the tenant's join link
     viewer = viewer_of(user, room)
@@ -185,10 +213,19 @@ def join_room(
             return _refusal(Reason.NEEDS_NAME)
 
     if not is_moderator and requires_access_code(room) and not code_verified:
-        if not access_code:
+        code = (access_code or "").strip()
+        if not code:
             return _refusal(Reason.NEEDS_CODE)
-        if not check_access_code(room, access_code):
-            return _refusal(Reason.WRONG_CODE)
+        # Counted before the check, so that past the limit no code is hashed at all, and a right code is
+        # refused too (a guesser cannot tell a hit during the block).
+        wait = ratelimit.take_code_attempt(room.pk, client)
+        if wait is not None:
+            return _refusal(Reason.TOO_MANY_CODES, retry_after=wait)
+        if not access.check_access_code(room, code):
+            return _refusal(Reason.WRONG_CODE)  # the attempt stays counted
+        ratelimit.give_back_code_attempt(room.pk, client)
+        if record and not is_current_hash(room.access_code_hash):
+            services.upgrade_access_code_hash(room=room, code=code)
 
     if viewer.is_authenticated:
         participant = jitsi.Participant(

@@ -34,6 +34,39 @@ return {n, ttl}
 _hit_scripts: dict[int, Any] = {}
 _per_thread = threading.local()
 
+# take(): one from each counter (KEYS[i], at most ARGV[2i-1] in a window of ARGV[2i] seconds that starts with
+# its first take), all or none. Answers -1 when taken, else the milliseconds until the first full window ends.
+_TAKE = """
+for i = 1, #KEYS do
+  local n = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if n >= tonumber(ARGV[2 * i - 1]) then
+    local ms = redis.call('PTTL', KEYS[i])
+    if ms < 0 then
+      ms = tonumber(ARGV[2 * i]) * 1000
+      redis.call('PEXPIRE', KEYS[i], ms)
+    end
+    return ms
+  end
+end
+for i = 1, #KEYS do
+  redis.call('INCR', KEYS[i])
+  if redis.call('PTTL', KEYS[i]) < 0 then
+    redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 * i]) * 1000)
+  end
+end
+return -1
+"""
+# give_back(): undo one take() on each key that still counts (never below zero, never reviving a window).
+_GIVE_BACK = """
+for i = 1, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then
+    redis.call('DECR', KEYS[i])
+  end
+end
+return 0
+"""
+_scripts: dict[tuple[int, str], Any] = {}
+
 
 class _Client(RedisCacheClient):
     """Django's Redis cache client, with connections shared by the whole process.
@@ -130,6 +163,14 @@ class _Client(RedisCacheClient):
 
         return finish
 
+    def run(self, source: str, keys: list[str], args: list[Any]) -> Any:
+        """A Lua script, loaded once per pool and run by its hash (redis-py reloads it when Redis lost it)."""
+        client = self.get_client(write=True)
+        script = _scripts.get((id(client.connection_pool), source))
+        if script is None:
+            script = _scripts[(id(client.connection_pool), source)] = client.register_script(source)
+        return script(keys=keys, args=args, client=client)
+
 
 class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
@@ -161,3 +202,20 @@ class RedisCache(DjangoRedisCache):
             return count, ttl, {k: v for k, v in zip(also_get, values, strict=True) if v is not None}
 
         return result
+
+    def take(self, counters: list[tuple[str, int, int]]) -> int | None:
+        """Take one from each counter `(key, limit, seconds)` in one round trip, atomically and all or none:
+        None when every counter was below its limit (each now counts one more, in a window of `seconds` that
+        starts with its first take), else the seconds until the first full counter's window ends (nothing
+        taken)."""
+        client = self._cache
+        assert isinstance(client, _Client)
+        args = [v for _key, limit, seconds in counters for v in (limit, seconds)]
+        ms = int(client.run(_TAKE, [self.make_key(k) for k, _l, _s in counters], args))
+        return None if ms < 0 else max(1, -(-ms // 1000))
+
+    def give_back(self, keys: list[str]) -> None:
+        """Undo one take() on `keys`, in one round trip."""
+        client = self._cache
+        assert isinstance(client, _Client)
+        client.run(_GIVE_BACK, [self.make_key(k) for k in keys], [])

@@ -30,7 +30,7 @@ PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "portal.apps.OperatorAdminConfig",  # django.contrib.admin, for operators only (portal/admin.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.csp.ContentSecurityPolicyMiddleware",  # every response, pages and errors of later middleware too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -219,13 +220,21 @@ SAML_FEDERATION_CERT_FILE = env_str("SAML_FEDERATION_CERT_FILE")
 XMLSEC_BINARY = env_str("XMLSEC_BINARY", "/usr/bin/xmlsec1")
 # Named on refusal pages ("If you think this is wrong, contact ...").
 SAML_SUPPORT_CONTACT = env_str("SAML_SUPPORT_CONTACT")
+# The service's name in the SP metadata (md:ServiceName), shown by IdPs and discovery services.
+SAML_SERVICE_NAME = env_str("SAML_SERVICE_NAME", "auditorium")
 # Where import_federation_metadata writes the verified aggregate (default: first SAML_METADATA_FILES entry).
 SAML_FEDERATION_METADATA_FILE = env_str(
     "SAML_FEDERATION_METADATA_FILE", SAML_METADATA_FILES[0] if SAML_METADATA_FILES else ""
 )
 
-# The bundled development IdP: only with PORTAL_DEV_IDP=1 (make run); a deploy check refuses it without DEBUG.
+# The bundled development IdP: only with PORTAL_DEV_IDP=1 (make run), and only in a debug run: it signs in
+# anyone as anyone, so a production process (DEBUG off) refuses to start with it.
 PORTAL_DEV_IDP = env_bool("PORTAL_DEV_IDP", False)
+if PORTAL_DEV_IDP and not DEBUG:
+    raise ImproperlyConfigured(
+        "PORTAL_DEV_IDP=1 mounts the development IdP, which signs in anyone as anyone; it runs only with "
+        "DEBUG=1. Unset PORTAL_DEV_IDP in production."
+    )
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -274,6 +283,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # pysaml2's and djangosaml2's DEBUG and INFO records never pass (they quote assertions and attributes);
+    # their warnings pass with non-plain arguments withheld (tenants/saml_logging.py, installed at startup).
     "loggers": {"saml2": {"level": env_str("SAML_LOG_LEVEL", "WARNING")}},
 }
 
@@ -292,6 +303,10 @@ ANONYMOUS_ROOM_IDLE_HOURS = env_int("ANONYMOUS_ROOM_IDLE_HOURS", 24)
 # Fixed-window rate limits per client address ("count/seconds"), counted in the cache (Redis when shared).
 RATE_LIMIT_ANONYMOUS_CREATE = env_str("RATE_LIMIT_ANONYMOUS_CREATE", "10/3600")
 RATE_LIMIT_ANONYMOUS_JOIN = env_str("RATE_LIMIT_ANONYMOUS_JOIN", "60/60")
+# Wrong access codes, on the join page and the API together: per room and client address, and per room
+# (whoever tries). Past either, every code for the room is refused (429) until its window ends, right or not.
+RATE_LIMIT_ACCESS_CODE_ADDRESS = env_str("RATE_LIMIT_ACCESS_CODE_ADDRESS", "5/60")
+RATE_LIMIT_ACCESS_CODE_ROOM = env_str("RATE_LIMIT_ACCESS_CODE_ROOM", "50/3600")
 # The request header carrying the client address when a proxy sits in front (e.g. HTTP_X_REAL_IP).
 CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
 # Serve /bench/bare (a view without database, the benchmark's baseline); on with DEBUG.

@@ -9,6 +9,7 @@ class TenantsConfig(AppConfig):
     verbose_name = _("Institutions")
 
     def ready(self) -> None:
-        from tenants import hotcache
+        from tenants import hotcache, saml_logging
 
         hotcache.connect()
+        saml_logging.install()

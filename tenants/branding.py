@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,15 +13,25 @@ import markdown
 import nh3
 from django.conf import settings
 from django.core.cache import cache
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.base import ContentFile, File
 from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from tenants.models import Branding, JitsiDeployment, Tenant
 
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 MAX_IMAGE_PIXELS = 4096 * 4096
 IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+# Re-encoding options per format: lossless stays lossless, photos keep a good quality.
+SAVE_OPTIONS: dict[str, dict[str, Any]] = {
+    "PNG": {},
+    "JPEG": {"quality": 88, "optimize": True},
+    "WEBP": {"quality": 90, "method": 4},
+}
+# What /media/ may answer, by the extension prepare_image gave the file; anything else is a 404.
+# Formats we recognise only to say that they are not accepted (GIF, BMP, TIFF).
+OTHER_IMAGE_SIGNATURES = (b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
+MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp"}
 WELCOME_TAGS = {"p", "br", "strong", "em", "a", "ul", "ol", "li", "h2", "h3", "blockquote", "code"}
 CACHE_SECONDS = 300
 
@@ -62,30 +74,79 @@ def contrast_warnings(*, primary: str, background: str) -> list[str]:
     return warnings
 
 
-def check_image(upload: UploadedFile) -> str:
-    """Accept PNG, JPEG or WebP within limits; answer the extension. SVG is refused: it can carry script."""
-    if upload.size is not None and upload.size > MAX_IMAGE_BYTES:
-        raise ImageRefused(_("The image is larger than 2 MB."))
-    head = upload.read(512)
-    upload.seek(0)
-    if b"<svg" in head.lower() or (upload.name or "").lower().endswith(".svg"):
+class PreparedImage(ContentFile):
+    """An upload re-encoded by prepare_image: pixels only, named by its detected format."""
+
+    def __init__(self, content: bytes, *, extension: str) -> None:
+        # The name only carries the extension to branding_upload_path, which picks the stored name.
+        super().__init__(content, name=f"image.{extension}")
+        self.extension = extension
+
+
+def _refuse_svg(head: bytes, name: str) -> None:
+    # SVG is XML text: it can carry script, so it is named for what it is rather than "not an image".
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if b"<svg" in head.lower() or text.startswith(b"<?xml") or name.lower().endswith((".svg", ".svgz")):
         raise ImageRefused(
             _("SVG images are not accepted, because they can carry scripts. Upload PNG, JPEG or WebP.")
         )
+
+
+def _decode(data: bytes) -> tuple[Image.Image, str]:
+    """Open with the PNG, JPEG and WebP decoders only; the size is checked before any pixel is decoded."""
     try:
-        with Image.open(upload) as image:
-            image_format = image.format or ""
-            width, height = image.size
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        image = Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own limit (far above ours); the warning is an exception only where warnings are errors.
+        raise ImageRefused(_("The image is larger than 4096 by 4096 pixels.")) from exc
+    except Exception as exc:
+        if data.startswith(OTHER_IMAGE_SIGNATURES) or data[4:12] in (b"ftypavif", b"ftypheic"):
+            raise ImageRefused(_("Only PNG, JPEG and WebP images are accepted.")) from exc
+        raise ImageRefused(_("This file is not an image we can read. Upload PNG, JPEG or WebP.")) from exc
+    width, height = image.size
+    if width < 1 or height < 1 or width * height > MAX_IMAGE_PIXELS:
+        image.close()
+        raise ImageRefused(_("The image is larger than 4096 by 4096 pixels."))
+    return image, str(image.format)
+
+
+def _pixels_only(image: Image.Image) -> Image.Image:
+    """The first frame, upright, as RGB or RGBA, with no metadata (EXIF, ICC, XMP, text chunks, comments)."""
+    image.seek(0)  # animated PNG and WebP: the first frame is the logo (Jitsi shows still images)
+    upright = ImageOps.exif_transpose(image)  # photos keep their orientation once EXIF is gone
+    has_alpha = upright.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in upright.info
+    clean = upright.convert("RGBA" if has_alpha else "RGB")
+    clean.info = {}
+    return clean
+
+
+def prepare_image(upload: File) -> PreparedImage:
+    """Check an uploaded image and re-encode it: the one gate for every branding image (console and API).
+
+    Only PNG, JPEG and WebP up to 2 MB and 4096x4096 pixels; SVG and all else are refused with a message.
+    The stored bytes are Pillow's own encoding of the decoded pixels, so bytes appended to the file
+    (a script after the PNG's end) and metadata never reach storage; the extension comes from the
+    detected format, never from the client's file name."""
+    if upload.size is not None and upload.size > MAX_IMAGE_BYTES:
+        raise ImageRefused(_("The image is larger than 2 MB."))
+    upload.seek(0)
+    data = upload.read(MAX_IMAGE_BYTES + 1)
+    upload.seek(0)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ImageRefused(_("The image is larger than 2 MB."))
+    _refuse_svg(data[:1024], upload.name or "")
+    image, image_format = _decode(data)
+    try:
+        clean = _pixels_only(image)
+        if image_format == "JPEG" and clean.mode == "RGBA":
+            clean = clean.convert("RGB")
+        buffer = io.BytesIO()
+        clean.save(buffer, image_format, **SAVE_OPTIONS[image_format])
+    except Exception as exc:
         raise ImageRefused(_("This file is not an image we can read. Upload PNG, JPEG or WebP.")) from exc
     finally:
-        upload.seek(0)
-    if image_format not in IMAGE_FORMATS:
-        raise ImageRefused(_("Only PNG, JPEG and WebP images are accepted."))
-    if width * height > MAX_IMAGE_PIXELS:
-        raise ImageRefused(_("The image is larger than 4096 by 4096 pixels."))
-    return IMAGE_FORMATS[image_format]
+        image.close()
+    return PreparedImage(buffer.getvalue(), extension=IMAGE_FORMATS[image_format])
 
 
 def render_welcome(text: str) -> str:
@@ -183,6 +244,29 @@ def branding_for_pages(tenant: Tenant) -> dict[str, Any] | None:
             "background_url": branding.background_image.url if branding.background_image else "",
             "welcome_html": render_welcome(branding.welcome_text),
             "support_url": branding.support_url,
+            "version": branding.version,
         }
     cache.set(key, value, CACHE_SECONDS)
     return value or None
+
+
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_CSS_URL = re.compile(r"[A-Za-z0-9/._~:-]+")
+
+
+def branding_stylesheet(branding: dict[str, Any] | None) -> str:
+    """The tenant's colours (and background image) as CSS custom properties, for /<tenant>/branding.css:
+    a stylesheet rather than an inline <style>, which the Content-Security-Policy forbids. Values that are
+    not plainly a colour or a URL path are left out, whatever the database holds."""
+    if not branding:
+        return ""
+    rules = [
+        f"--{name}: {branding[name]};"
+        for name in ("primary", "background")
+        if _COLOUR.fullmatch(str(branding.get(name, "")))
+    ]
+    css = ":root { " + " ".join(rules) + " }\n"
+    background = str(branding.get("background_url", ""))
+    if background and _CSS_URL.fullmatch(background):
+        css += f'body {{ background-image: url("{background}"); background-size: cover; }}\n'
+    return css

@@ -13,6 +13,7 @@ urlpatterns = [
     path("members/", views.members, name="members"),
     path("members/<uuid:public_id>/role/", views.member_role, name="member_role"),
     path("members/<uuid:public_id>/block/", views.member_block, name="member_block"),
+    path("rooms/", views.rooms, name="rooms"),
     path("statistics/", views.statistics, name="statistics"),
     path("audit/", views.audit_log, name="audit"),
     path("deployment/", views.deployment, name="deployment"),

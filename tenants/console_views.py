@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -134,6 +134,24 @@ def member_block(request: HttpRequest, public_id: str) -> HttpResponse:
             (_("%(name)s is blocked.") if blocked else _("%(name)s is no longer blocked.")) % {"name": name},
         )
     return redirect("console:members", tenant=request.tenant.slug)  # type: ignore[attr-defined]
+
+
+@admin_required
+def rooms(request: HttpRequest) -> HttpResponse:
+    """Every room of the tenant, read-only: what its admins used to look up in the Django admin."""
+    from meetings.models import Room
+
+    search = MemberSearchForm(request.GET)
+    rows = (
+        Room.objects.filter(tenant=request.tenant)  # type: ignore[attr-defined]
+        .select_related("owner")
+        .annotate(series_count=Count("series"))
+        .order_by("archived", "title", "name")
+    )
+    if search.is_valid() and (q := search.cleaned_data["q"].strip()):
+        rows = rows.filter(Q(title__icontains=q) | Q(name__icontains=q) | Q(owner__email__icontains=q))
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "tenants/console/rooms.html", {"search": search, "page": page})
 
 
 @admin_required

@@ -8,7 +8,7 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
-from tenants.branding import ImageRefused, check_image
+from tenants.branding import ImageRefused, PreparedImage, prepare_image
 from tenants.models import Branding, Membership
 
 IMAGE_TYPES = "image/png,image/jpeg,image/webp"
@@ -48,10 +48,12 @@ class BrandingForm(forms.ModelForm):
         }
 
     def _clean_image(self, field: str) -> Any:
+        # The upload is checked and re-encoded here (tenants.branding.prepare_image, the one gate for
+        # every branding image): what the form hands on is the re-encoded image, never the client's file.
         upload = self.cleaned_data.get(field)
         if isinstance(upload, UploadedFile):
             try:
-                check_image(upload)
+                return prepare_image(upload)
             except ImageRefused as exc:
                 raise forms.ValidationError(str(exc)) from exc
         return upload
@@ -80,7 +82,7 @@ class BrandingForm(forms.ModelForm):
         for image in ("logo", "background_image"):
             if self.cleaned_data.get(f"remove_{image}") or data.get(image) is False:
                 data[image] = ""
-            elif image in data and not isinstance(data[image], UploadedFile):
+            elif image in data and not isinstance(data[image], PreparedImage):
                 data.pop(image)
         return data
 

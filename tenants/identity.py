@@ -325,7 +325,7 @@ class SamlIdentityBackend(CachedUserMixin, Saml2Backend):
             identity = read_identity(issuer=issuer, attributes=session_info["ava"])
             user, _membership = record_saml_sign_in(identity=identity)
         except SignInRefused as refused:
-            logger.warning("SAML sign-in refused: %s", refused)
+            # Logged by the failure page (identity_views.acs_failure): reason and IdP, nothing personal.
             if request is not None:
                 # Django's authenticate() swallows PermissionDenied; the failure page reads the reason here.
                 request.saml_refusal = refused  # type: ignore[attr-defined]

@@ -271,9 +271,16 @@ class SigningKey(models.Model):
 hex_colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f5fa8."))
 
 
+BRANDING_EXTENSIONS = ("png", "jpg", "webp")
+
+
 def branding_upload_path(instance: Branding, filename: str) -> str:
     # A fresh random name per upload: cached old URLs never show a new image, and names reveal nothing.
+    # The name reaching here is tenants.branding.prepare_image's (its detected format), never the client's;
+    # anything else is refused rather than stored under an extension a browser might run.
     extension = filename.rsplit(".", 1)[-1].lower()
+    if extension not in BRANDING_EXTENSIONS:
+        raise ValueError("branding images are stored only through tenants.branding.prepare_image")
     return f"branding/{instance.tenant.slug}/{uuid.uuid4().hex}.{extension}"
 
 

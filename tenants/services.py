@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
@@ -102,20 +104,39 @@ BRANDING_FIELDS = (
     "logo",
     "background_image",
 )
+BRANDING_IMAGES = ("logo", "background_image")
 
 
 @transaction.atomic
 def change_branding(*, actor: User, tenant: Tenant, changes: dict[str, Any]) -> Branding:
-    """Apply validated branding changes; images must have passed tenants.branding.check_image."""
-    from tenants.branding import forget_document
+    """Apply validated branding changes. Every new image passes tenants.branding.prepare_image (a file
+    that did not is re-encoded here, so no caller can store the client's bytes or name); replaced and
+    removed images are deleted from storage once the change is committed."""
+    from tenants.branding import PreparedImage, forget_document, prepare_image
 
     unknown = set(changes) - set(BRANDING_FIELDS)
     if unknown:
         raise ValueError(f"not branding fields: {sorted(unknown)}")
+    changes = dict(changes)
+    for field in set(BRANDING_IMAGES) & set(changes):
+        value = changes[field]
+        if value in ("", None):
+            changes[field] = ""  # removed
+        elif isinstance(value, File):
+            if not isinstance(value, PreparedImage):
+                changes[field] = prepare_image(value)  # ImageRefused (a ValueError) says what is wrong
+        else:
+            # A stored name would point this tenant at any file under MEDIA_ROOT (and delete it later).
+            raise ValueError(f"{field}: an uploaded file or '' to remove it")
     branding, _created = Branding.objects.select_for_update().get_or_create(tenant=tenant)
     changed = [field for field, value in changes.items() if getattr(branding, field) != value]
     if not changed:
         return branding
+    superseded = [
+        getattr(branding, field).name
+        for field in changed
+        if field in BRANDING_IMAGES and getattr(branding, field)
+    ]
     for field in changed:
         setattr(branding, field, changes[field])
     branding.version += 1
@@ -123,7 +144,15 @@ def change_branding(*, actor: User, tenant: Tenant, changes: dict[str, Any]) -> 
     branding.save(update_fields=[*changed, "version", "updated_at"])
     audit(tenant=tenant, actor=actor, action="branding.changed", target=tenant.slug, fields=sorted(changed))
     transaction.on_commit(lambda: forget_document(tenant))
+    for name in superseded:
+        # Only after the commit: a rolled-back change still points at the old file. Robust: a file
+        # already gone (or a storage hiccup) is logged, it does not undo the saved change.
+        transaction.on_commit(partial(_delete_branding_file, name), robust=True)
     return branding
+
+
+def _delete_branding_file(name: str) -> None:
+    Branding._meta.get_field("logo").storage.delete(name)  # type: ignore[attr-defined]  # a FileField
 
 
 @transaction.atomic
@@ -174,41 +203,79 @@ def rotate_event_secret(*, actor: User | None, tenant: Tenant) -> str:
     return deployment.event_secret
 
 
-DEPLOYMENT_FIELDS = frozenset(
-    {
-        "base_url",
-        "xmpp_domain",
-        "tenant_path",
-        "app_id",
-        "audience",
-        "algorithm",
-        "app_secret",
-        "event_secret",
-        "room_api_url",
-    }
-)
+TENANT_FIELDS = ("name", "time_zone", "allowed_idps", "admin_entitlement", "is_active", "retention_days")
+
+
+@transaction.atomic
+def change_tenant(
+    *,
+    actor: User | None,
+    tenant: Tenant,
+    hosts: list[str] | None = None,
+    home_organizations: list[str] | None = None,
+    **changes: Any,
+) -> Tenant:
+    """Change an institution's settings and, when given, replace its own host names and home organisations.
+
+    Compares with the stored row (the caller's `tenant` may hold unsaved values); one audit row for it all."""
+    unknown = set(changes) - set(TENANT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown tenant fields: {sorted(unknown)}")
+    row = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    fields = [f for f, v in changes.items() if getattr(row, f) != v]
+    for f in fields:
+        setattr(row, f, changes[f])
+    if fields:
+        row.full_clean()
+        row.save(update_fields=fields)
+    data: dict[str, Any] = {}
+    for kind, model, field, wanted in (
+        ("hosts", TenantHost, "host", hosts),
+        ("home_organizations", HomeOrganization, "domain", home_organizations),
+    ):
+        if wanted is None:
+            continue
+        current = set(model.objects.filter(tenant=row).values_list(field, flat=True))
+        target = {value.strip().lower() for value in wanted if value.strip()}
+        removed, added = sorted(current - target), sorted(target - current)
+        model.objects.filter(tenant=row, **{f"{field}__in": removed}).delete()
+        for value in added:
+            new = model(tenant=row, **{field: value})
+            new.full_clean()
+            new.save()
+        if added or removed:
+            data[kind] = {"added": added, "removed": removed}
+    if fields or data:
+        audit(tenant=row, actor=actor, action="tenant.changed", target=row.slug, fields=fields, **data)
+    return row
+
+
+DEPLOYMENT_FIELDS = ("base_url", "xmpp_domain", "tenant_path", "app_id", "audience", "room_api_url")
+# Set only by the development seed (JITSI_* variables); in production secrets are rotated, never typed in.
+DEPLOYMENT_SECRET_FIELDS = ("algorithm", "app_secret", "event_secret")
 
 
 @transaction.atomic
 def change_deployment(
-    *, actor: User | None, deployment: JitsiDeployment, changes: dict[str, Any]
+    *, actor: User | None, deployment: JitsiDeployment, set_secrets: bool = False, **changes: Any
 ) -> JitsiDeployment:
-    """Change a Jitsi deployment's settings; the audit row names the fields, never secret values."""
-    unknown = set(changes) - DEPLOYMENT_FIELDS
+    """Change where and how a tenant's Jitsi deployment is reached. The audit row names fields, never values.
+
+    Secrets and the algorithm only with `set_secrets` (the development seed); otherwise they are rotated."""
+    allowed = set(DEPLOYMENT_FIELDS) | (set(DEPLOYMENT_SECRET_FIELDS) if set_secrets else set())
+    unknown = set(changes) - allowed
     if unknown:
-        raise ValueError(f"not deployment settings: {', '.join(sorted(unknown))}")
-    for name, value in changes.items():
-        setattr(deployment, name, value)
-    deployment.full_clean(exclude=["tenant"])
-    deployment.save(update_fields=sorted(changes))
-    audit(
-        tenant=deployment.tenant,
-        actor=actor,
-        action="deployment.changed",
-        target=deployment.slug,
-        fields=sorted(changes),
-    )
-    return deployment
+        raise TypeError(f"unknown deployment fields: {sorted(unknown)}")
+    row = JitsiDeployment.objects.select_for_update().select_related("tenant").get(pk=deployment.pk)
+    fields = [f for f, v in changes.items() if getattr(row, f) != v]
+    if not fields:
+        return row
+    for f in fields:
+        setattr(row, f, changes[f])
+    row.full_clean(exclude=["tenant"])
+    row.save(update_fields=fields)
+    audit(tenant=row.tenant, actor=actor, action="deployment.changed", target=row.slug, fields=fields)
+    return row
 
 
 @transaction.atomic

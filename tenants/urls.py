@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from tenants import views
+from tenants import branding_views, views
 from tenants.api import pages as token_pages
 
 urlpatterns = [
     path("", views.tenant_home, name="tenant_home"),
+    path("branding.css", branding_views.branding_css, name="branding_css"),
     path("manage/", include("tenants.console_urls")),
     path("", include("meetings.urls")),
     path("settings/tokens/", token_pages.tokens_page, name="api_token_settings"),

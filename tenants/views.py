@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path, PurePosixPath
+
 from django.conf import settings
 from django.contrib.auth import logout
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.static import serve
 
 from tenants.access import membership_of
+from tenants.branding import MEDIA_TYPES
 from tenants.models import Tenant
 
 
@@ -34,9 +37,45 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+@require_safe
 def media(request: HttpRequest, path: str) -> HttpResponseBase:
-    """Uploaded branding files, when no reverse proxy serves MEDIA_ROOT (SERVE_MEDIA=1)."""
-    return serve(request, path, document_root=str(settings.MEDIA_ROOT))
+    """Uploaded branding files, when no reverse proxy serves MEDIA_ROOT (SERVE_MEDIA=1).
+
+    Only images of an accepted type are answered, with that type and `nosniff`, so that no browser runs
+    a file as a page; anything else (e.g. an .html stored by older code) is a 404."""
+    extension = PurePosixPath(path).suffix.lower()
+    content_type = SERVED_MEDIA_TYPES.get(extension)
+    if content_type is None:
+        raise Http404("not an image")
+    root = Path(settings.MEDIA_ROOT).resolve()
+    try:
+        full = (root / path).resolve()
+        if not full.is_relative_to(root):
+            raise Http404("outside the media directory")
+        with full.open("rb") as file:
+            head = file.read(12)
+    except (OSError, ValueError) as exc:  # missing, a directory, a NUL byte
+        raise Http404("no such file") from exc
+    if not _looks_like(extension, head):
+        raise Http404("not an image")
+    response = serve(request, path, document_root=str(settings.MEDIA_ROOT))
+    response["Content-Type"] = content_type
+    response["X-Content-Type-Options"] = "nosniff"
+    # Names are random per upload and never reused (a change gets a new name): cache them for good.
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+# Older uploads kept the client's extension, so .jpeg is read too; new ones are .png, .jpg or .webp.
+SERVED_MEDIA_TYPES = {**MEDIA_TYPES, ".jpeg": "image/jpeg"}
+
+
+def _looks_like(extension: str, head: bytes) -> bool:
+    if extension == ".png":
+        return head.startswith(b"\x89PNG\r\n\x1a\n")
+    if extension == ".webp":
+        return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    return head.startswith(b"\xff\xd8\xff")
 
 
 @require_POST

@@ -125,6 +125,8 @@ class TestIdP:
         sign_assertion: bool = False,
         encrypt: bool = True,
         seconds_ago: int = 0,
+        sign_alg: str = SIG_RSA_SHA256,
+        digest_alg: str = DIGEST_SHA256,
     ) -> str:
         """An edu-ID-shaped response by default: signed Response, unsigned encrypted Assertion.
 
@@ -137,6 +139,8 @@ class TestIdP:
                 sign_response=sign_response,
                 sign_assertion=sign_assertion,
                 encrypt=encrypt,
+                sign_alg=sign_alg,
+                digest_alg=digest_alg,
             )
 
     def _response_xml(
@@ -148,6 +152,8 @@ class TestIdP:
         sign_response: bool,
         sign_assertion: bool,
         encrypt: bool,
+        sign_alg: str,
+        digest_alg: str,
     ) -> str:
         server = self.server()
         _binding, destination = server.pick_binding(
@@ -168,6 +174,9 @@ class TestIdP:
             encrypt_assertion=encrypt,
             encrypt_assertion_self_contained=True,
             encrypt_cert_assertion=certs[0][1] if encrypt else None,
+            # pysaml2 signs with rsa-sha1 unless told otherwise (its configured algorithm is not used here).
+            sign_alg=sign_alg,
+            digest_alg=digest_alg,
         )
         return str(response)
 

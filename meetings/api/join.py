@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from meetings import joincache
+from meetings import joincache, ratelimit
 from meetings.access import may_look_up, rooms_named
 from meetings.api import quick_join
 from meetings.joining import JoinTicket, join_room
@@ -99,6 +99,14 @@ class JoinRoomView(APIView):
             403: OpenApiResponse(ErrorSerializer, description="Not invited, or access code missing/wrong"),
             404: OpenApiResponse(ErrorSerializer, description="No such room (or not yours to know)"),
             409: OpenApiResponse(ErrorSerializer, description="Not open yet (`opens_at`), or ambiguous name"),
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "Too many requests; or, with code `access_code_attempts`, too many wrong access codes "
+                    "for this room (`retry_after` and the Retry-After header: seconds until codes are "
+                    "checked again)"
+                ),
+            ),
         },
         summary="Join a room",
     )
@@ -126,14 +134,20 @@ class JoinRoomView(APIView):
             user=request.user,
             now=timezone.now(),
             access_code=access_code,
+            client=ratelimit.client_address(request._request),  # as the join page counts codes
         )
         if not isinstance(result, JoinTicket):
             extra: dict[str, Any] = {}
             if result.opens_at is not None:
                 extra["opens_at"] = result.opens_at.isoformat()
-            return error_response(
+            if result.retry_after is not None:
+                extra["retry_after"] = result.retry_after
+            response = error_response(
                 status=result.status, code=result.reason.value, message=result.message, **extra
             )
+            if result.retry_after is not None:
+                response["Retry-After"] = str(result.retry_after)
+            return response
         return Response(
             {
                 "jwt": result.jwt,

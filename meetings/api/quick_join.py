@@ -15,9 +15,11 @@ CPU per join; this path answers the common case with the same checks and the sam
   it used, else it is decided again from the confirmed ones. A thread that waits on the socket instead
   costs a busy server about 0.1 ms more CPU per join than the wait itself (bench/join.py).
 
-Anything else (token clients, refusals, errors, a session new to this process, over the rate
-limit) goes on to the DRF view with what was already read (`Prefetched`), so the limit is counted once and
-every answer other than a token keeps coming from one place.
+Anything else (token clients, joins that carry an access code, refusals, errors, a session new to this
+process, over the rate limit) goes on to the DRF view with what was already read (`Prefetched`), so the
+limit is counted once and every answer other than a token keeps coming from one place. Access codes in
+particular are checked only there: each attempt is counted against the limits on wrong codes
+(meetings/ratelimit.py) exactly once, and never for a decision computed ahead and thrown away.
 """
 
 from __future__ import annotations
@@ -133,15 +135,16 @@ def _body(ticket: JoinTicket) -> bytes:
     return _renderer.render(data)  # type: ignore[no-any-return]
 
 
-def _join(rooms: list[Room], user: Any, code: str | None) -> JoinTicket | Refusal | None:
-    """join_room() for the room `user` means (None: not found or ambiguous, the DRF view says which)."""
+def _join(rooms: list[Room], user: Any) -> JoinTicket | Refusal | None:
+    """join_room() without an access code for the room `user` means (None: not found or ambiguous, the DRF
+    view says which)."""
     chosen = pick([r for r in rooms if may_look_up(r, user)])
     if chosen is None:
         return None
-    return join_room(room=chosen, user=user, now=timezone.now(), access_code=code, record=False)
+    return join_room(room=chosen, user=user, now=timezone.now(), record=False)
 
 
-def _guess(request: HttpRequest, room_name: str, code: str | None) -> _Guess | None:
+def _guess(request: HttpRequest, room_name: str) -> _Guess | None:
     """The join as it will most likely be decided: the user this session had, the room entries in memory."""
     user_id = session_ahead.remembered_user(request)
     user = hotcache.peek_user(user_id) if user_id is not None else None
@@ -149,7 +152,7 @@ def _guess(request: HttpRequest, room_name: str, code: str | None) -> _Guess | N
     if user is None or entries is None:
         return None
     rooms = joincache.rooms_for_viewer(entries, user, getattr(request, "host_tenant", None))
-    result = _join(rooms, user, code)
+    result = _join(rooms, user)
     if result is None:
         return None
     return _Guess(user._hot_entry, entries, result, _body(result) if isinstance(result, JoinTicket) else b"")
@@ -172,9 +175,9 @@ def answer(request: HttpRequest, room_name: str, throttle: Any) -> HttpResponse 
     guess = None
     try:
         usable, code = _access_code(request)
-        checked = usable and _csrf_ok(request)
+        checked = usable and code is None and _csrf_ok(request)  # a code: the DRF view counts and checks it
         if checked:
-            guess = _guess(request, room_name, code)
+            guess = _guess(request, room_name)
     finally:
         count, retry_after, found = pending()  # always read: the connection must not keep the answer
     request.join_prefetched = Prefetched(count, retry_after, found)  # type: ignore[attr-defined]
@@ -189,7 +192,7 @@ def answer(request: HttpRequest, room_name: str, throttle: Any) -> HttpResponse 
         result, body = guess.result, guess.body
     else:
         rooms = rooms_named(room_name, user, getattr(request, "host_tenant", None), found)
-        result = _join(rooms, user, code)
+        result = _join(rooms, user)
         body = _body(result) if isinstance(result, JoinTicket) else b""
     if not isinstance(result, JoinTicket):
         return None  # refused (or not found): the DRF view answers with the reason

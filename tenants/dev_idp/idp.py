@@ -125,9 +125,9 @@ def get_server() -> Server:
     global _server
     with _lock:
         if _server is None:
-            from tenants.saml_config import load_config
+            from tenants.saml_config import sp_metadata_xml
 
-            sp_metadata = str(entity_descriptor(load_config()))
+            sp_metadata = sp_metadata_xml()
             conf = IdPConfig()
             conf.load(config_dict(sp_metadata=sp_metadata))
             _server = Server(config=conf)
@@ -171,6 +171,9 @@ def respond(*, request_xml: str, binding: str, user: DevUser) -> tuple[str, dict
         encrypt_assertion=True,
         encrypt_assertion_self_contained=True,
         encrypt_cert_assertion=sp_encryption_cert(server, sp_entity_id),
+        # pysaml2 signs with rsa-sha1 unless told otherwise; the SP refuses SHA-1.
+        sign_alg=SIG_RSA_SHA256,
+        digest_alg=DIGEST_SHA256,
     )
     return destination, {"SAMLResponse": base64.b64encode(str(response).encode()).decode("ascii")}
 

@@ -57,7 +57,8 @@ def test_saving_branding_applies_it_to_pages_and_audits(admin_client, client, te
     entry = AuditEntry.objects.get(action="branding.changed")
     assert "primary_colour" in entry.data["fields"] and "logo" in entry.data["fields"]
     page = client.get("/uzh/").content.decode()
-    assert "--primary: #8a1538" in page
+    assert f'href="/uzh/branding.css?v={branding.version}"' in page
+    assert "--primary: #8a1538" in client.get("/uzh/branding.css").content.decode()
     assert "<strong>UZH</strong>" in page
     assert branding.logo.url in page
     served = client.get(branding.logo.url)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client, override_settings
-from saml2.metadata import entity_descriptor
+from saml2.xmldsig import DIGEST_SHA1, SIG_RSA_SHA1
 
 from tenants import saml_config, services
 from tenants.models import ExternalIdentity, HomeOrganization, Membership, User
@@ -85,7 +88,7 @@ def saml_world(tmp_path_factory: pytest.TempPathFactory) -> SamlWorld:
     }
     # 2. SP metadata from the real configuration; 3. every IdP loads it.
     with override_settings(**overrides):
-        sp_metadata = str(entity_descriptor(saml_config.build_config()))
+        sp_metadata = saml_config.sp_metadata_xml()
     for idp in (uzh, hub, impostor, stranger):
         idp.load_sp(sp_metadata)
     return SamlWorld(uzh=uzh, hub=hub, impostor=impostor, stranger=stranger, overrides=overrides)
@@ -496,6 +499,7 @@ def test_expired_idp_metadata_is_a_clear_503(saml: SamlWorld, settings: Any, tmp
     ):
         assert response.status_code == 503
         assert "temporarily unavailable" in response.content.decode()
+        assert response["Retry-After"].isdigit()
 
 
 def test_missing_home_organisation_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
@@ -606,3 +610,199 @@ def test_blocked_member_cannot_sign_in_and_nothing_changes(saml: SamlWorld, uzh:
     assert "Your access is blocked" in body and "University of Zurich" in body
     assert User.objects.get().first_name == "Sam"  # the refused sign-in wrote nothing
     assert "_auth_user_id" not in client.session
+
+
+# --- no personal data in logs -----------------------------------------------------------------------------
+
+PERSONAL = ("8f3a2c", "776655", "lena.lehrer@uzh.ch", "lena@uzh.ch", "Lena", "Lehrer")
+
+
+@pytest.mark.parametrize(
+    ("attributes", "block", "reason"),
+    [
+        (lecturer(swissEduPersonHomeOrganization=["eth.ch"]), False, "home_organization_out_of_scope"),
+        (lecturer(), True, "blocked"),
+    ],
+)
+def test_refused_sign_in_logs_the_reason_and_the_idp_and_nothing_personal(
+    saml: SamlWorld,
+    uzh: Any,
+    client: Client,
+    caplog: pytest.LogCaptureFixture,
+    attributes: dict[str, list[str]],
+    block: bool,
+    reason: str,
+) -> None:
+    if block:
+        assert sign_in(client, lecturer(), idp=saml.uzh).status_code == 302
+        Membership.objects.update(is_blocked=True)
+        client.logout()
+    for name in (None, "saml2", "djangosaml2", "tenants", "django"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    request_id, relay_state = start_login(client, saml.uzh)
+    xml = saml.uzh.response_xml(attributes, in_response_to=request_id, sp_entity_id=SP_ENTITY_ID)
+    caplog.clear()  # the test IdP's own logs (it runs in this process) are not the SP's
+    response = post(client, xml, relay_state)
+    assert response.status_code == 403
+    logged = caplog.text + "".join(record.getMessage() for record in caplog.records)
+    assert caplog.records, "nothing was logged"
+    for value in PERSONAL:
+        assert value not in logged, value
+    assert f"reason={reason}" in logged
+    assert UZH_IDP in logged
+
+
+# --- metadata validity ------------------------------------------------------------------------------------
+
+
+def stamp(moment: float) -> str:
+    return dt.datetime.fromtimestamp(moment, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_aggregate(path: Path, entities: list[tuple[TestIdP, float | None]], *, valid_until: float) -> str:
+    parts = []
+    for idp, entity_until in entities:
+        xml = re.sub(r"^<\?xml[^>]*\?>\s*", "", idp.metadata_xml())
+        if entity_until is not None:
+            # The prefix depends on what pysaml2 registered earlier in the process (ns0, md, ...).
+            xml = re.sub(
+                r"<(\w+:)?EntityDescriptor ", rf'\g<0>validUntil="{stamp(entity_until)}" ', xml, count=1
+            )
+            assert "validUntil" in xml
+        parts.append(xml)
+    path.write_text(
+        '<ns0:EntitiesDescriptor xmlns:ns0="urn:oasis:names:tc:SAML:2.0:metadata" '
+        f'validUntil="{stamp(valid_until)}">' + "".join(parts) + "</ns0:EntitiesDescriptor>"
+    )
+    return str(path)
+
+
+def assert_unavailable(response: Any, text: str = "temporarily unavailable") -> None:
+    body = response.content.decode()
+    assert response.status_code == 503, body[:2000]
+    assert text in body, body[:2000]
+    assert response["Retry-After"].isdigit()
+
+
+def test_metadata_expires_at_its_valid_until_without_the_file_changing(
+    saml: SamlWorld, uzh: Any, client: Client, settings: Any, tmp_path: Path
+) -> None:
+    until = int(time.time()) + 4
+    settings.SAML_METADATA_FILES = [
+        write_aggregate(tmp_path / "soon.xml", [(saml.uzh, None)], valid_until=until)
+    ]
+    assert sign_in(client, lecturer(), idp=saml.uzh).status_code == 302
+    client.logout()
+    request_id, relay_state = start_login(client, saml.uzh)
+    xml = saml.uzh.response_xml(lecturer(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID)
+    time.sleep(max(0.0, until - time.time()) + 0.3)
+    assert_unavailable(post(client, xml, relay_state))
+    assert_unavailable(client.get("/saml2/login/", {"idp": UZH_IDP, "next": "/uzh/"}))
+    assert client.get("/saml2/metadata/").status_code == 200
+
+
+def test_an_expired_entity_is_unavailable_not_unknown_and_nobody_is_sent_elsewhere(
+    saml: SamlWorld, uzh: Any, client: Client, settings: Any, tmp_path: Path
+) -> None:
+    now = time.time()
+    settings.SAML_METADATA_FILES = [
+        write_aggregate(
+            tmp_path / "two.xml", [(saml.uzh, now - 3600), (saml.hub, now + 86400)], valid_until=now + 86400
+        )
+    ]
+    # A response from the expired IdP: its institution's sign-in is unavailable (not "unknown IdP").
+    request_id, _relay = start_login(client, saml.hub)
+    xml = saml.uzh.response_xml(lecturer(), in_response_to=request_id, sp_entity_id=SP_ENTITY_ID)
+    assert_unavailable(post(client, xml), "Sign-in through")
+    assert_unavailable(client.get("/saml2/login/", {"idp": UZH_IDP, "next": "/uzh/"}), UZH_IDP)
+    # Without idp=: a choice that shows the unavailable institution, never a redirect to the remaining IdP.
+    choice = client.get("/saml2/login/", {"next": "/uzh/"})
+    body = choice.content.decode()
+    assert choice.status_code == 200, body[:2000]
+    assert 'data-testid="idp-unavailable"' in body and UZH_IDP in body
+    assert body.count('data-testid="idp-choice"') == 1 and "eduid.example.org" in body
+    # The other IdP still works.
+    assert start_login(client, saml.hub)[0]
+
+
+def test_sp_metadata_and_a_missing_federation(
+    saml: SamlWorld, client: Client, settings: Any, db: Any
+) -> None:
+    settings.SAML_METADATA_FILES = []
+    assert_unavailable(client.get("/saml2/login/", {"next": "/"}))
+    assert_unavailable(client.post("/saml2/acs/", {"SAMLResponse": "eA=="}))
+    metadata = client.get("/saml2/metadata/")
+    assert metadata.status_code == 200
+    assert f'entityID="{SP_ENTITY_ID}"' in metadata.content.decode()
+
+
+def test_sp_metadata_is_served_while_the_federation_is_expired(
+    saml: SamlWorld, client: Client, settings: Any, tmp_path: Path, db: Any
+) -> None:
+    past = time.time() - 3600
+    settings.SAML_METADATA_FILES = [
+        write_aggregate(tmp_path / "old.xml", [(saml.uzh, None)], valid_until=past)
+    ]
+    assert_unavailable(client.get("/saml2/login/", {"idp": UZH_IDP}))
+    response = client.get("/saml2/metadata/")
+    assert response.status_code == 200
+    assert f'entityID="{SP_ENTITY_ID}"' in response.content.decode()
+
+
+def test_sp_metadata_offers_sha256_and_above_only_and_names_the_service(
+    saml: SamlWorld, client: Client, settings: Any, db: Any
+) -> None:
+    body = client.get("/saml2/metadata/").content.decode()
+    algorithms = re.findall(r'(?:DigestMethod|SigningMethod) Algorithm="([^"]+)"', body)
+    assert "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" in algorithms
+    assert "http://www.w3.org/2001/04/xmlenc#sha256" in algorithms
+    for weak in ("md5", "sha1", "sha224", "ripemd", "dsa-", "rsa-md5", "rsa-sha1", "hmac"):
+        assert not [alg for alg in algorithms if alg.split("#")[-1].startswith(weak)], (weak, algorithms)
+    assert re.search(r"<(\w+:)?ServiceName[^>]*>auditorium</(\w+:)?ServiceName>", body), body
+    settings.SAML_SERVICE_NAME = "Vorlesungen UZH"
+    assert ">Vorlesungen UZH</" in client.get("/saml2/metadata/").content.decode()
+
+
+def test_sha1_signed_response_is_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    response = sign_in(client, lecturer(), idp=saml.uzh, sign_alg=SIG_RSA_SHA1, digest_alg=DIGEST_SHA1)
+    assert_refused(response, "Sign-in could not be verified")
+    assert "SHA-1" in response.content.decode()
+
+
+def test_sha1_signed_logout_messages_are_refused(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    assert sign_in(client, lecturer(), idp=saml.uzh).status_code == 302
+    response = client.get(
+        "/saml2/ls/", {"SAMLRequest": "x", "SigAlg": SIG_RSA_SHA1, "Signature": "x", "RelayState": "/"}
+    )
+    assert response.status_code == 400
+    assert "SHA-1" in response.content.decode()
+
+
+def test_unreadable_logout_message_is_a_clear_400(saml: SamlWorld, uzh: Any, client: Client) -> None:
+    assert sign_in(client, lecturer(), idp=saml.uzh).status_code == 302
+    for query in ({"SAMLRequest": "x"}, {"SAMLResponse": "x"}):
+        response = client.get("/saml2/ls/", query)
+        assert response.status_code == 400, response.content[:500]
+        assert "Sign-out request refused" in response.content.decode()
+
+
+def test_sign_in_uses_the_configuration_without_the_signing_key(saml: SamlWorld, rf: Any) -> None:
+    """Login and ACS clients get no signing key (pysaml2 parses it for every client: most of a sign-in's
+    CPU with a 3072-bit key); logout, which signs, keeps it. Decryption keeps its key; metadata is shared."""
+    from django.urls import resolve
+
+    from tenants.saml_config import load_config
+
+    full = load_config()
+    for path, signs in [
+        ("/saml2/login/", False),
+        ("/saml2/acs/", False),
+        ("/saml2/logout/", True),
+        ("/saml2/ls/", True),
+    ]:
+        request = rf.get(path)
+        request.resolver_match = resolve(path)
+        config = load_config(request)
+        assert bool(config.key_file) == signs, path
+        assert config.encryption_keypairs == full.encryption_keypairs
+        assert config.metadata is full.metadata

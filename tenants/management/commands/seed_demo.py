@@ -64,7 +64,7 @@ class Command(BaseCommand):
             deployment = JitsiDeployment.objects.get(tenant=tenant)
             changes = {name: value for name, value in wanted.items() if getattr(deployment, name) != value}
             if changes:
-                services.change_deployment(actor=None, deployment=deployment, changes=changes)
+                services.change_deployment(actor=None, deployment=deployment, set_secrets=True, **changes)
                 self.stdout.write(f"demo's deployment now follows JITSI_*: {', '.join(sorted(changes))}")
         if settings.PORTAL_DEV_IDP:
             self.seed_admin(tenant)
