@@ -24,6 +24,14 @@ from tests.conftest import require
 LANGUAGES = ("de", "fr", "it")
 
 
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """LocaleMiddleware leaves the request's language active in the test's thread after a test client call;
+    later tests expect English."""
+    yield
+    translation.activate("en")
+
+
 def needs_xgettext() -> None:
     require(shutil.which("xgettext") is not None and shutil.which("msgmerge") is not None, "GNU gettext")
 
@@ -214,7 +222,8 @@ def test_live_count_plurals_in_the_javascript_catalogue(rf, lang, zero, one, thr
 
 def test_pages_load_the_javascript_catalogue_in_their_language(client, tenant):
     page = client.get(f"/{tenant.slug}/", HTTP_ACCEPT_LANGUAGE="de-CH").content.decode()
-    assert '<script src="/jsi18n/?lang=de"></script>' in page
+    # In the head and deferred: it runs before the pages' own deferred scripts, and blocks nothing.
+    assert '<script src="/jsi18n/?lang=de" defer></script>' in page.split("</head>")[0]
     script = client.get("/jsi18n/?lang=de", HTTP_ACCEPT_LANGUAGE="de-CH")
     assert script.status_code == 200
     assert "Der Meeting-Server ist gerade nicht erreichbar." in script.content.decode()
@@ -230,3 +239,54 @@ def test_javascript_catalogue_on_a_tenant_host(client, tenant, settings):
         assert "%(count)s personnes dans la r" in response.content.decode()  # JSON escapes the é
     finally:
         forget_hosts()
+
+
+@pytest.mark.browser
+def test_live_count_sentence_in_chromium(db, client, chromium_path):
+    """live-count.js shows one whole translated sentence around the live number, in each language."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_support import CHROMIUM_ARGS
+
+    script = (translations.ROOT / "static" / "js" / "live-count.js").read_text()
+    # A stand-in WebSocket: the test hands the script the server's messages itself.
+    fake_socket = (
+        "window.sockets = []; window.WebSocket = class { constructor(url) { this.url = url;"
+        " window.sockets.push(this); } };"
+    )
+    span = (
+        '<span data-live-count data-room="r1" data-ws-path="/ws/uzh/rooms/r1/">'
+        "<span data-live-count-number>…</span> <span data-live-count-label>in the meeting</span></span>"
+    )
+    expected = {
+        "en": ["1 person in the meeting", "3 people in the meeting"],
+        "de": ["1 Person im Meeting", "3 Personen im Meeting"],
+        "fr": ["1 personne dans la réunion", "3 personnes dans la réunion"],
+        "it": ["1 persona nella riunione", "3 persone nella riunione"],
+    }
+    # Fetched before Playwright starts its event loop (the ORM refuses to run inside one).
+    catalogues = {
+        lang: client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE=lang).content.decode() for lang in expected
+    }
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            for lang, sentences in expected.items():
+                catalogue = catalogues[lang]
+                page = browser.new_page()
+                page.set_content(f'<html lang="{lang}"><body>{span}</body></html>')
+                for code in (fake_socket, catalogue, script):
+                    page.add_script_tag(content=code)
+                shown = []
+                for count in (1, 3):
+                    page.evaluate(
+                        "n => window.sockets[0].onmessage({data: JSON.stringify("
+                        "{type: 'participants', room: 'r1', count: n})})",
+                        count,
+                    )
+                    shown.append(" ".join(page.inner_text("[data-live-count]").split()))
+                assert shown == sentences, lang
+                assert page.inner_text("[data-live-count-number]") == "3"
+                page.close()
+        finally:
+            browser.close()
