@@ -82,6 +82,17 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _site_language():
+    """A test client request leaves its language active in the test's thread (as it does in a worker thread
+    until the next request); every test starts and ends in the site's language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def redis_round_trips(monkeypatch):
     """`with redis_round_trips() as trips:` -> trips == [round trips to Redis made inside the block]
