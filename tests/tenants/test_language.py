@@ -290,10 +290,10 @@ def test_djangos_own_error_pages_speak_the_chosen_language(tenant):
     client.cookies["django_language"] = "fr"
     missing = client.get("/uzh/nothing/here/")
     assert missing.status_code == 404 and lang(missing) == "fr"
-    assert b'data-testid="language-switcher"' in missing.content
+    assert b"Page introuvable" in missing.content and b"<script" not in missing.content
     refused = client.post("/accounts/language/", {"language": "de"})  # no CSRF token
     assert refused.status_code == 403 and lang(refused) == "fr"
-    assert b'data-testid="refusal-message"' in refused.content
+    assert "Le formulaire a expiré" in refused.content.decode()
 
 
 def test_prosodys_calls_are_answered_in_the_site_language_whatever_a_page_left_active(db, settings):

@@ -779,7 +779,8 @@ def test_sha1_signed_logout_messages_are_refused(saml: SamlWorld, uzh: Any, clie
 
 
 def test_unreadable_logout_message_is_a_clear_400(saml: SamlWorld, uzh: Any, client: Client) -> None:
-    assert sign_in(client, lecturer(), idp=saml.uzh).status_code == 302
+    # preferredLanguage en: the page is read in English below (the lecturer's own de would translate it).
+    assert sign_in(client, lecturer(preferredLanguage=["en"]), idp=saml.uzh).status_code == 302
     for query in ({"SAMLRequest": "x"}, {"SAMLResponse": "x"}):
         response = client.get("/saml2/ls/", query)
         assert response.status_code == 400, response.content[:500]
