@@ -165,12 +165,6 @@ def weak_algorithms(root: Element) -> list[str]:
     return weak
 
 
-def ui_language(preferred: str) -> str | None:
-    """`de-CH` or `de` -> `de` when the portal speaks it."""
-    code = (preferred or "").strip().lower().replace("_", "-").split("-")[0]
-    return code if code in {lang for lang, _name in settings.LANGUAGES} else None
-
-
 def unavailable(request: HttpRequest) -> HttpResponse:
     """503: the federation's metadata is missing, unusable or expired (README, "Federation metadata")."""
     response = render(
@@ -484,7 +478,10 @@ class LogoutServiceView(TolerantMixin, LogoutView):
 # The IdP's cross-site POST carries no CSRF token (djangosaml2 exempts its own dispatch; ours replaces it).
 @method_decorator(csrf_exempt, name="dispatch")
 class AcsView(TolerantMixin, AssertionConsumerServiceView):
-    """djangosaml2's ACS, landing on a safe `next` or on the tenant the person signed in to."""
+    """djangosaml2's ACS, landing on a safe `next` or on the tenant the person signed in to.
+
+    The released preferredLanguage is kept on the user (tenants/identity.py); tenants/language.py reads it
+    after the person's own choice, so it sets no cookie that would outlive the session."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         early = self.early_refusal(request)
@@ -496,19 +493,6 @@ class AcsView(TolerantMixin, AssertionConsumerServiceView):
             # pysaml2 accepts a response whose assertion no key of ours decrypts (encrypted to a retired SP
             # certificate) and fails only when djangosaml2 asks for its content, past its error handling.
             return acs_failure(request, exception=exc)
-        user = getattr(request, "user", None)
-        language = (
-            ui_language(getattr(user, "preferred_language", "")) if response.status_code == 302 else None
-        )
-        if language and getattr(user, "is_authenticated", False):
-            # The IdP's preferredLanguage picks the interface language (LocaleMiddleware reads the cookie).
-            response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME,
-                language,
-                max_age=settings.LANGUAGE_COOKIE_AGE,
-                samesite="Lax",
-                secure=settings.SESSION_COOKIE_SECURE,
-            )
         return response
 
     def early_refusal(self, request: HttpRequest) -> HttpResponse | None:
