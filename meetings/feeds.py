@@ -17,6 +17,7 @@ from icalendar import Calendar, Event
 
 from meetings import recurrence
 from meetings.models import LectureSeries, OccurrenceChange, Room
+from portal import formats
 from portal.validators import sanitise
 from tenants.models import Tenant, User
 
@@ -55,7 +56,7 @@ def _event(occ: recurrence.Occurrence, *, base_url: str, now: datetime) -> Event
     lines = [_("Join: %(url)s") % {"url": join_url}]
     if occ.moved:
         lines.insert(
-            0, _("Moved from %(when)s.") % {"when": f"{occ.original_start.astimezone(tz):%Y-%m-%d %H:%M}"}
+            0, _("Moved from %(when)s.") % {"when": formats.moment(occ.original_start, tz, viewer_zone=tz)}
         )
     if occ.note:
         lines.insert(0, sanitise(occ.note))

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware.security import SecurityMiddleware
+from django.utils import translation
 
 MACHINE_PREFIX = "/jitsi/"
 MACHINE_URLCONF = "portal.machine_urls"
@@ -28,6 +30,9 @@ class MachineWSGIHandler(WSGIHandler):
     def get_response(self, request: HttpRequest) -> HttpResponseBase:
         # request.urlconf: Django's documented per-request URL configuration (as a middleware would set it).
         request.urlconf = MACHINE_URLCONF
+        # No LanguageMiddleware here: answer in the site's language, never in one a page left active in
+        # this thread (tenants/language.py picks the same for /jitsi/ through the full stack).
+        translation.activate(settings.LANGUAGE_CODE)
         return super().get_response(request)
 
     def load_middleware(self, is_async: bool = False) -> None:

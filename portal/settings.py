@@ -52,7 +52,6 @@ MIDDLEWARE = [
     "portal.csp.ContentSecurityPolicyMiddleware",  # every response, pages and errors of later middleware too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -60,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.TenantMiddleware",
+    "tenants.language.LanguageMiddleware",  # after TenantMiddleware: the tenant's default language
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -158,6 +158,11 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Zurich"
 USE_I18N = True
 USE_TZ = True
+# The header's language switcher remembers a guest's choice for a year (tenants/language.py has the order).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# One style of dates and times per language, 24-hour clock everywhere (portal/formats/<lang>/formats.py).
+FORMAT_MODULE_PATH = ["portal.formats"]
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -210,9 +215,17 @@ SAML2_DISCO_URL = env_str("SAML_DISCO_URL")
 SAML_ENTITY_ID = env_str("SAML_ENTITY_ID", f"{PUBLIC_URL}/saml2/metadata/")
 SAML_KEY_FILE = env_str("SAML_KEY_FILE")
 SAML_CERT_FILE = env_str("SAML_CERT_FILE")
+# Key rollover (manage.py saml_keys): the staged next pair (default: sp.next.key beside SAML_KEY_FILE) and
+# how long the previous key still decrypts after `saml_keys promote`.
+SAML_NEXT_KEY_FILE = env_str("SAML_NEXT_KEY_FILE")
+SAML_NEXT_CERT_FILE = env_str("SAML_NEXT_CERT_FILE")
+SAML_KEY_GRACE_DAYS = env_int("SAML_KEY_GRACE_DAYS", 14)
 SAML_METADATA_FILES = env_list("SAML_METADATA_FILES")
 SAML_FEDERATION_CERT_FILE = env_str("SAML_FEDERATION_CERT_FILE")
 XMLSEC_BINARY = env_str("XMLSEC_BINARY", "/usr/bin/xmlsec1")
+# How sign-in checks signatures and decrypts: "inprocess" (libxmlsec1 through the xmlsec binding) or "xmlsec1"
+# (pysaml2's subprocesses). See portal/adapters/pysaml2.py.
+SAML_CRYPTO = env_str("SAML_CRYPTO", "inprocess")
 # Named on refusal pages ("If you think this is wrong, contact ...").
 SAML_SUPPORT_CONTACT = env_str("SAML_SUPPORT_CONTACT")
 # The service's name in the SP metadata (md:ServiceName), shown by IdPs and discovery services.

@@ -9,6 +9,7 @@ from django.views.decorators.cache import cache_control
 from django.views.i18n import JavaScriptCatalog
 
 import portal.converters  # noqa: F401 - registers the path converters (<tenant:...>, <room:...>, ...)
+from tenants import language_views
 from tenants import views as tenant_views
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("saml2/", include("tenants.saml_urls")),
     path("dev-idp/", include("tenants.dev_idp.urls")),  # answers 404 unless settings.PORTAL_DEV_IDP
     path("accounts/logout/", tenant_views.logout_view, name="logout"),
+    path("accounts/language/", language_views.switch_language, name="switch_language"),  # any host
     # The strings of static/js/ in the page's language (the page asks with ?lang=, so a browser's copy never
     # answers for another language).
     path("jsi18n/", cache_control(max_age=3600, private=True)(JavaScriptCatalog.as_view()), name="jsi18n"),

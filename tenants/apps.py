@@ -9,7 +9,10 @@ class TenantsConfig(AppConfig):
     verbose_name = _("Institutions")
 
     def ready(self) -> None:
+        from portal.adapters import pysaml2 as pysaml2_adapter
         from tenants import hotcache, saml_logging
 
+        # Signature checks and decryption in this process (SAML_CRYPTO); pysaml2 offers no setting for it.
+        pysaml2_adapter.install()
         hotcache.connect()
         saml_logging.install()

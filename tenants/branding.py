@@ -219,6 +219,7 @@ def forget_document(tenant: Tenant) -> None:
     if deployment:
         cache.delete(_cache_key(deployment))
     cache.delete(f"branding:{tenant.pk}")
+    cache.delete(f"branding-language:{tenant.pk}")  # tenants/language.py
 
 
 def origin_of(url: str) -> str:

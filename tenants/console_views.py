@@ -13,13 +13,13 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from meetings.charts import bar_chart
 from meetings.statistics import Usage, tenant_usage
+from portal import formats
 from portal.crypto import masked
 from tenants import keys, services
 from tenants.access import admin_required
@@ -213,7 +213,7 @@ def deployment(request: HttpRequest) -> HttpResponse:
             dep.refresh_from_db()
         elif action == "signing_key":
             key = keys.rotate_signing_key(tenant=tenant, actor=request.user)  # type: ignore[arg-type]
-            until = date_format(timezone.localtime(timezone.now() + keys.grace_period()), "DATETIME_FORMAT")
+            until = formats.moment(timezone.now() + keys.grace_period(), tenant.time_zone)
             messages.success(
                 request,
                 _("A new signing key (%(kid)s) signs tokens now; the previous one is served until %(until)s.")

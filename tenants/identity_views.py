@@ -5,8 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException, ElementTree
@@ -16,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -28,6 +33,7 @@ from saml2.response import (
     DecryptionFailed,
     IncorrectlySigned,
     StatusError,
+    StatusInvalidAuthnResponseStatement,
     UnsolicitedResponse,
     VerificationError,
 )
@@ -37,6 +43,7 @@ from saml2.validate import ResponseLifetimeExceed, ToEarly
 
 from tenants import saml_config
 from tenants.identity import SignInRefused
+from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +77,12 @@ def explain(exception: Any) -> tuple[str, str]:
         )
     if isinstance(
         exception,
-        SignatureError | IncorrectlySigned | SigverError | VerificationError | DecryptionFailed,
+        SignatureError
+        | IncorrectlySigned
+        | SigverError
+        | VerificationError
+        | DecryptionFailed
+        | StatusInvalidAuthnResponseStatement,
     ):
         return _("Sign-in could not be verified"), _(
             "The sign-in response was not signed by an identity provider auditorium trusts, or it was "
@@ -153,12 +165,6 @@ def weak_algorithms(root: Element) -> list[str]:
     return weak
 
 
-def ui_language(preferred: str) -> str | None:
-    """`de-CH` or `de` -> `de` when the portal speaks it."""
-    code = (preferred or "").strip().lower().replace("_", "-").split("-")[0]
-    return code if code in {lang for lang, _name in settings.LANGUAGES} else None
-
-
 def unavailable(request: HttpRequest) -> HttpResponse:
     """503: the federation's metadata is missing, unusable or expired (README, "Federation metadata")."""
     response = render(
@@ -238,35 +244,122 @@ class TolerantMixin:
 
 
 class SignInView(TolerantMixin, LoginView):
-    """djangosaml2's login, with our pages for an unknown IdP and an IdP whose metadata expired."""
+    """djangosaml2's login with our own discovery page (README, "Choosing the identity provider").
+
+    `?idp=<entity ID>` goes straight to that IdP; `?tenant=<slug>` offers only the tenant's allowed IdPs and
+    goes straight to the IdP when it allows one; otherwise the SAML discovery service (SAML_DISCO_URL) or our
+    page chooses. The last IdP chosen is remembered in a cookie and offered first next time."""
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            selected = request.GET.get("idp", "")
-            expired = saml_config.expired_idps()
-            if selected and selected in expired:
-                return institution_unavailable(request, selected)
-            if not selected and expired and not getattr(settings, "SAML2_DISCO_URL", ""):
-                # djangosaml2 would send everyone to the only IdP left: let people see theirs is unavailable.
-                return self.choose_idp(request, expired)
-        return super().get(request, *args, **kwargs)  # type: ignore[no-any-return]
+        if request.user.is_authenticated:
+            return super().get(request, *args, **kwargs)  # type: ignore[no-any-return]
+        selected = request.GET.get("idp", "")
+        if selected:
+            return self.sign_in_at(request, selected)
+        expired = saml_config.expired_idps()
+        config = saml_config.load_config()
+        known = available_idps(config)
+        tenant = requested_tenant(request)
+        allowed = allowed_idps_of(tenant) & (set(known) | set(expired))
+        if len(allowed) == 1:
+            return self.sign_in_at(request, next(iter(allowed)))
+        if allowed:
+            known = {entity_id: name for entity_id, name in known.items() if entity_id in allowed}
+            expired = {entity_id: name for entity_id, name in expired.items() if entity_id in allowed}
+        elif getattr(settings, "SAML2_DISCO_URL", ""):
+            return super().get(request, *args, **kwargs)  # type: ignore[no-any-return]
+        if not known and not expired:
+            raise IdPConfigurationMissing("no IdP in the metadata")
+        if len(known) == 1 and not expired:
+            return self.sign_in_at(request, next(iter(known)))
+        return self.choose_idp(request, config, known, expired, tenant=tenant if allowed else None)
 
-    def choose_idp(self, request: HttpRequest, expired: Any) -> HttpResponse:
-        available = available_idps(saml_config.load_config())
+    def sign_in_at(self, request: HttpRequest, entity_id: str) -> HttpResponse:
+        """Start the sign-in at one IdP (djangosaml2 reads it from `idp=`); remember it when it goes there."""
+        if len(entity_id) > MAX_ENTITY_ID or not entity_id.isprintable():
+            logger.warning("sign-in requested for an unreadable IdP (%d characters)", len(entity_id))
+            return render(
+                request,
+                "refused.html",
+                {
+                    "title": _("Unknown identity provider"),
+                    "message": _("The sign-in link names an identity provider that cannot be valid."),
+                    "contact": support_contact(),
+                },
+                status=400,
+            )
+        if entity_id in saml_config.expired_idps():
+            return institution_unavailable(request, entity_id)
+        if entity_id not in available_idps(saml_config.load_config()):
+            return self.unknown_idp(request, entity_id)
+        if request.GET.get("idp") != entity_id:
+            query = request.GET.copy()
+            query["idp"] = entity_id
+            request.GET = query  # type: ignore[assignment]  # djangosaml2 reads the IdP from request.GET
+        response: HttpResponse = super().get(request)
+        if response.status_code < 400:
+            response.set_cookie(
+                IDP_COOKIE,
+                quote(entity_id, safe=""),
+                max_age=IDP_COOKIE_AGE,
+                path=reverse("saml2_login"),
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+        return response
+
+    def choose_idp(
+        self,
+        request: HttpRequest,
+        config: Any,
+        known: Mapping[str, Any],
+        expired: Mapping[str, str],
+        *,
+        tenant: Tenant | None,
+    ) -> HttpResponse:
+        """Our discovery page: sorted by display name in the page's language, filtered by `q` (and, with
+        JavaScript, as one types), the remembered IdP first."""
+        language = get_language() or settings.LANGUAGE_CODE
+        query = request.GET.get("q", "")[:200]
+        words = folded(query).split()
+        choices = [
+            IdPChoice(
+                entity_id, name, folded(" ".join([name, *other_names(config, entity_id, name), entity_id]))
+            )
+            for entity_id, name in ((eid, idp_name(config, eid, language)) for eid in known)
+        ]
+        choices.sort(key=lambda choice: (folded(choice.name), choice.entity_id))
+        remembered = unquote(request.COOKIES.get(IDP_COOKIE, ""))
+        for index, choice in enumerate(choices):
+            if choice.entity_id == remembered:
+                choices.insert(0, replace(choices.pop(index), remembered=True))
+                break
+        unavailable = sorted(
+            (
+                IdPChoice(entity_id, name or entity_id, folded(f"{name} {entity_id}"))
+                for entity_id, name in expired.items()
+            ),
+            key=lambda choice: folded(choice.name),
+        )
+        shown = [choice for choice in choices if all(word in choice.search for word in words)]
         next_url = request.GET.get("next", "")
+        next_url = next_url if validate_referral_url(request, next_url) else ""
         return render(
             request,
             "saml/choose_idp.html",
             {
-                "available": sorted(available.items(), key=lambda item: str(item[1] or item[0])),
-                "unavailable": sorted(expired.items(), key=lambda item: str(item[1])),
+                "choices": shown,
+                "unavailable": [c for c in unavailable if all(word in c.search for word in words)],
+                "query": query,
                 "login_url": reverse("saml2_login"),
-                "next": next_url if validate_referral_url(request, next_url) else "",
+                "next": next_url,
+                "tenant": tenant,
             },
         )
 
     def unknown_idp(self, request: HttpRequest, idp: str) -> HttpResponse:
-        logger.warning("sign-in requested for unknown IdP %r", idp)
+        logger.warning("sign-in requested for unknown IdP %r", idp[:MAX_ENTITY_ID])
         title, message = explain(UnknownSystemEntity(idp))
         return render(
             request,
@@ -274,6 +367,69 @@ class SignInView(TolerantMixin, LoginView):
             {"title": title, "message": message, "contact": support_contact()},
             status=403,
         )
+
+
+# The discovery page's memory of the last IdP chosen (its entity ID, URL-quoted): a year, sent only to login.
+IDP_COOKIE = "saml_idp"
+IDP_COOKIE_AGE = 365 * 24 * 3600
+# Entity IDs are URIs; SAML limits them to 1024 characters.
+MAX_ENTITY_ID = 1024
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
+
+
+@dataclass(frozen=True)
+class IdPChoice:
+    entity_id: str
+    name: str
+    search: str  # name and entity ID, case and accents folded: what the search field matches
+    remembered: bool = False
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.entity_id).hostname or self.entity_id
+
+
+def folded(text: str) -> str:
+    """Lower case without accents, so that "ecole" finds "École" (the same folding as idp-filter.js)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+
+
+def idp_name(config: Any, entity_id: str, language: str) -> str:
+    """OrganizationDisplayName in the page's language, else English, else any, else the entity ID."""
+    metadata = config.metadata
+    for lang in (language.split("-")[0], "en"):
+        name = metadata.name(entity_id, lang)
+        if name:
+            return str(name)
+    try:
+        names = metadata[entity_id]["organization"]["organization_display_name"]
+        return str(names[0]["text"])
+    except (KeyError, IndexError, TypeError):
+        return entity_id
+
+
+def other_names(config: Any, entity_id: str, shown: str) -> list[str]:
+    """The entity's display names in other languages: a search for "Zürich" finds "University of Zurich"."""
+    try:
+        names = config.metadata[entity_id]["organization"]["organization_display_name"]
+        texts = [str(item["text"]) for item in names]
+    except (KeyError, TypeError):
+        return []
+    return [text for text in dict.fromkeys(texts) if text != shown]
+
+
+def allowed_idps_of(tenant: Tenant | None) -> set[str]:
+    entries = tenant.allowed_idps if tenant is not None else []
+    return {entry for entry in entries if isinstance(entry, str)} if isinstance(entries, list) else set()
+
+
+def requested_tenant(request: HttpRequest) -> Tenant | None:
+    """The active tenant named by `?tenant=`; anything else (unknown, malformed) is ignored."""
+    slug = request.GET.get("tenant", "")
+    if not SLUG.fullmatch(slug):
+        return None
+    return Tenant.objects.filter(slug=slug, is_active=True).first()
 
 
 @require_GET
@@ -330,26 +486,21 @@ class LogoutServiceView(TolerantMixin, LogoutView):
 # The IdP's cross-site POST carries no CSRF token (djangosaml2 exempts its own dispatch; ours replaces it).
 @method_decorator(csrf_exempt, name="dispatch")
 class AcsView(TolerantMixin, AssertionConsumerServiceView):
-    """djangosaml2's ACS, landing on a safe `next` or on the tenant the person signed in to."""
+    """djangosaml2's ACS, landing on a safe `next` or on the tenant the person signed in to.
+
+    The released preferredLanguage is kept on the user (tenants/identity.py); tenants/language.py reads it
+    after the person's own choice, so it sets no cookie that would outlive the session."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         early = self.early_refusal(request)
         if early is not None:
             return early
-        response: HttpResponse = super().post(request, *args, **kwargs)
-        user = getattr(request, "user", None)
-        language = (
-            ui_language(getattr(user, "preferred_language", "")) if response.status_code == 302 else None
-        )
-        if language and getattr(user, "is_authenticated", False):
-            # The IdP's preferredLanguage picks the interface language (LocaleMiddleware reads the cookie).
-            response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME,
-                language,
-                max_age=settings.LANGUAGE_COOKIE_AGE,
-                samesite="Lax",
-                secure=settings.SESSION_COOKIE_SECURE,
-            )
+        try:
+            response: HttpResponse = super().post(request, *args, **kwargs)
+        except StatusInvalidAuthnResponseStatement as exc:
+            # pysaml2 accepts a response whose assertion no key of ours decrypts (encrypted to a retired SP
+            # certificate) and fails only when djangosaml2 asks for its content, past its error handling.
+            return acs_failure(request, exception=exc)
         return response
 
     def early_refusal(self, request: HttpRequest) -> HttpResponse | None:

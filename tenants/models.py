@@ -54,7 +54,12 @@ class User(AbstractUser):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     display_name = models.CharField(_("display name"), max_length=200, blank=True)
+    # edu-ID's preferredLanguage as last released (refreshed at every sign-in) ...
     preferred_language = models.CharField(_("preferred language"), max_length=16, blank=True)
+    # ... and the person's own choice in the header's switcher, which wins over it (tenants/language.py).
+    interface_language = models.CharField(
+        _("interface language"), max_length=8, choices=settings.LANGUAGES, blank=True
+    )
     affiliations = models.JSONField(_("affiliations"), default=list, blank=True)
     share_email_in_meetings = models.BooleanField(
         _("show my e-mail address to other participants"), default=False

@@ -171,7 +171,26 @@ def settings_stamp() -> tuple[Any, ...]:
         str(settings.VAR_DIR) if settings.PORTAL_DEV_IDP else "",
         settings.XMLSEC_BINARY,
         service_name(),
+        *key_files_stamp(),
     )
+
+
+def key_files_stamp() -> tuple[Any, ...]:
+    """The SP's key files as they are on disk: `saml_keys stage/promote/retire` replace them, and every
+    process follows on its next request without a restart (a few stat calls)."""
+    if not (settings.SAML_KEY_FILE and settings.SAML_CERT_FILE):
+        return ()
+    from tenants import saml_keys
+
+    stamp: list[Any] = [getattr(settings, "SAML_KEY_GRACE_DAYS", saml_keys.DEFAULT_GRACE_DAYS)]
+    for path in saml_keys.rollover_paths().all_files():
+        try:
+            info = os.stat(path)
+        except OSError:
+            stamp.append((str(path), None))
+        else:
+            stamp.append((str(path), info.st_ino, info.st_mtime_ns, info.st_size))
+    return tuple(stamp)
 
 
 def metadata_stamp() -> tuple[Any, ...]:
@@ -209,10 +228,19 @@ def service_name() -> str:
     return str(getattr(settings, "SAML_SERVICE_NAME", "") or "auditorium")
 
 
-def sp_config_dict() -> dict[str, Any]:
-    """The pysaml2 SP configuration without any IdP metadata (the SP's own metadata is built from this)."""
+def sp_config_dict(*, published_only: bool = False) -> dict[str, Any]:
+    """The pysaml2 SP configuration without any IdP metadata (the SP's own metadata is built from this).
+
+    During a key rollover (tenants/saml_keys.py) a staged next pair is published beside the current one, for
+    encryption and signing, and decrypts; a retiring previous pair only decrypts, so it is left out of the
+    published metadata (`published_only`)."""
     key_file, cert_file = sp_key_pair()
     base = public_url()
+    next_pair, previous_pair = rollover_pairs()
+    decrypting = [{"key_file": key_file, "cert_file": cert_file}]
+    decrypting += [{"key_file": key, "cert_file": cert} for key, cert in next_pair]
+    if not published_only:
+        decrypting += [{"key_file": key, "cert_file": cert} for key, cert in previous_pair]
     return {
         "entityid": sp_entity_id(),
         # md:AttributeConsumingService/md:ServiceName in the SP metadata.
@@ -245,8 +273,11 @@ def sp_config_dict() -> dict[str, Any]:
         },
         "key_file": key_file,
         "cert_file": cert_file,
-        # edu-ID encrypts the assertion to the certificate published for use="encryption".
-        "encryption_keypairs": [{"key_file": key_file, "cert_file": cert_file}],
+        # A staged next certificate is published for signing too, so IdPs trust it before it signs.
+        "additional_cert_files": [cert for _key, cert in next_pair] or None,
+        # edu-ID encrypts the assertion to a certificate published for use="encryption"; pysaml2 tries each
+        # pair's key in turn when decrypting.
+        "encryption_keypairs": decrypting,
         "accepted_time_diff": 60,
         "only_use_keys_in_metadata": True,
         "signing_algorithm": SIG_RSA_SHA256,
@@ -300,6 +331,9 @@ def build_state(stamp: tuple[Any, ...]) -> SamlState:
         expired.update(validity.expired_entities)
         if validity.earliest_ahead is not None:
             deadlines.append(validity.earliest_ahead)
+    grace_ends = previous_key_grace_ends()
+    if grace_ends is not None and grace_ends > now:
+        deadlines.append(grace_ends)  # the previous SP key stops decrypting then
     if expired:
         # One line, not one per IdP: an expired aggregate names hundreds.
         logger.warning("SAML metadata of %d IdPs expired, e.g. %s", len(expired), next(iter(expired)))
@@ -361,11 +395,31 @@ def display_name(entity: Element) -> str:
     return ""
 
 
-def sp_config() -> SPConfig:
+def sp_config(*, published_only: bool = False) -> SPConfig:
     """The SP alone, without IdP metadata."""
     config = SPConfig()
-    config.load(sp_config_dict())
+    config.load(sp_config_dict(published_only=published_only))
     return config
+
+
+def previous_key_grace_ends() -> float | None:
+    if not (settings.SAML_KEY_FILE and settings.SAML_CERT_FILE):
+        return None
+    from tenants import saml_keys
+
+    return saml_keys.rollover_paths().grace_ends()
+
+
+def rollover_pairs() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(the staged next pair, the previous pair still in its grace period), each an empty list or one pair."""
+    if not (settings.SAML_KEY_FILE and settings.SAML_CERT_FILE):
+        return [], []  # development's generated pair has no rollover
+    from tenants import saml_keys
+
+    paths = saml_keys.rollover_paths()
+    next_pair = [paths.next_pair] if paths.next_staged() else []
+    previous_pair = [paths.previous_pair] if paths.previous_in_grace() else []
+    return next_pair, previous_pair
 
 
 def sp_metadata_xml() -> str:
@@ -376,7 +430,7 @@ def sp_metadata_xml() -> str:
     cached = _sp_cached
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    descriptor = entity_descriptor(sp_config())
+    descriptor = entity_descriptor(sp_config(published_only=True))
     if descriptor.extensions is not None:
         # pysaml2 advertises every algorithm xmlsec1 knows (md5, sha1, ...); keep the strong ones.
         descriptor.extensions.extension_elements = [
@@ -418,9 +472,9 @@ def ensure_key_pair(key_path: Path, cert_path: Path, *, common_name: str) -> tup
     return str(key_path), str(cert_path)
 
 
-def self_signed_pair(common_name: str, *, days: int = 3650) -> tuple[bytes, bytes]:
-    """A fresh RSA-2048 key and a self-signed certificate for it, both PEM (SAML trusts keys, not CAs)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def self_signed_pair(common_name: str, *, days: int = 3650, bits: int = 2048) -> tuple[bytes, bytes]:
+    """A fresh RSA key and a self-signed certificate for it, both PEM (SAML trusts keys, not CAs)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.UTC)
     cert = (

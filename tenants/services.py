@@ -6,6 +6,7 @@ import secrets
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
@@ -275,3 +276,19 @@ def change_deployment(
     row.save(update_fields=fields)
     audit(tenant=row.tenant, actor=actor, action="deployment.changed", target=row.slug, fields=fields)
     return row
+
+
+@transaction.atomic
+def set_preferred_language(*, actor: User, user: User, language: str) -> User:
+    """A person's own choice of interface language (the header's switcher); "" forgets it.
+
+    It wins over edu-ID's preferredLanguage at every later sign-in (tenants/language.py). No audit row: a
+    personal setting, no tenant's business."""
+    if actor.pk != user.pk:
+        raise PermissionError("people choose their own language")
+    if language and language not in {code for code, _name in settings.LANGUAGES}:
+        raise ValueError(f"unknown language {language!r}")
+    if user.interface_language != language:
+        user.interface_language = language
+        user.save(update_fields=["interface_language"])
+    return user

@@ -83,13 +83,14 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
-def _english_afterwards():
-    """A request with another Accept-Language leaves that language active in the thread: start the next test
-    in English, as a fresh process would."""
+def _site_language():
+    """A test client request leaves its language active in the test's thread (as it does in a worker thread
+    until the next request); every test starts and ends in the site's language."""
     from django.utils import translation
 
+    translation.deactivate()
     yield
-    translation.activate("en")
+    translation.deactivate()
 
 
 @pytest.fixture
@@ -139,7 +140,9 @@ def warm_request_caches(tenant) -> None:
     """Load what every request of a tenant reads from per-process or shared caches (host names, branding),
     so that pinned query counts measure the page itself."""
     from tenants.branding import branding_for_pages
+    from tenants.language import tenant_default
     from tenants.middleware import host_map
 
     host_map()
     branding_for_pages(tenant)
+    tenant_default(tenant)

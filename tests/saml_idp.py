@@ -127,10 +127,12 @@ class TestIdP:
         seconds_ago: int = 0,
         sign_alg: str = SIG_RSA_SHA256,
         digest_alg: str = DIGEST_SHA256,
+        encrypt_to: bytes | None = None,
     ) -> str:
         """An edu-ID-shaped response by default: signed Response, unsigned encrypted Assertion.
 
-        `seconds_ago` makes the IdP issue it as if its clock were that far behind (negative: ahead)."""
+        `seconds_ago` makes the IdP issue it as if its clock were that far behind (negative: ahead).
+        `encrypt_to` (a PEM certificate) replaces the first encryption certificate of the SP's metadata."""
         with idp_clock(seconds_ago):
             return self._response_xml(
                 attributes,
@@ -141,6 +143,7 @@ class TestIdP:
                 encrypt=encrypt,
                 sign_alg=sign_alg,
                 digest_alg=digest_alg,
+                encrypt_to=encrypt_to,
             )
 
     def _response_xml(
@@ -154,12 +157,14 @@ class TestIdP:
         encrypt: bool,
         sign_alg: str,
         digest_alg: str,
+        encrypt_to: bytes | None,
     ) -> str:
         server = self.server()
         _binding, destination = server.pick_binding(
             "assertion_consumer_service", bindings=[saml2.BINDING_HTTP_POST], entity_id=sp_entity_id
         )
         certs = server.metadata.certs(sp_entity_id, "spsso", "encryption")
+        encryption_cert = certs[0][1] if encrypt_to is None else pem_body(encrypt_to)
         subject = (attributes.get("subject-id") or attributes.get("pairwise-id") or ["someone"])[0]
         response = server.create_authn_response(
             attributes,
@@ -173,7 +178,7 @@ class TestIdP:
             sign_assertion=sign_assertion,
             encrypt_assertion=encrypt,
             encrypt_assertion_self_contained=True,
-            encrypt_cert_assertion=certs[0][1] if encrypt else None,
+            encrypt_cert_assertion=encryption_cert if encrypt else None,
             # pysaml2 signs with rsa-sha1 unless told otherwise (its configured algorithm is not used here).
             sign_alg=sign_alg,
             digest_alg=digest_alg,
@@ -201,6 +206,11 @@ def idp_clock(seconds_ago: int) -> Iterator[None]:
             stack.enter_context(mock.patch.object(module, "instant", instant))
         stack.enter_context(mock.patch.object(saml2.assertion, "in_a_while", in_a_while))
         yield
+
+
+def pem_body(pem: bytes) -> str:
+    """The base64 text of a PEM certificate, as metadata carries it."""
+    return "".join(line for line in pem.decode("ascii").splitlines() if line and not line.startswith("-----"))
 
 
 def encode(xml: str) -> str:

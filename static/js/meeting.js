@@ -10,10 +10,13 @@
     node.textContent = node.dataset.unavailable || gettext("The meeting server cannot be reached right now.");
     return;
   }
+  // The meeting speaks the page's language (data-lang, set by the server from the same choice).
+  var lang = node.dataset.lang || options.lang || document.documentElement.lang;
   var api = new window.JitsiMeetExternalAPI(options.domain, {
     roomName: options.roomName,
     jwt: options.jwt,
-    lang: options.lang,
+    lang: lang,
+    configOverwrite: Object.assign({}, options.configOverwrite, { defaultLanguage: lang }),
     userInfo: options.userInfo,
     parentNode: node,
     width: "100%",

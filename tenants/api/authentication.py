@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from portal import formats
 from tenants.api.services import record_token_use, secret_matches, split_token
 from tenants.api.throttling import FailedTokenThrottle
 from tenants.models import ApiToken, User
@@ -60,13 +61,13 @@ class BearerTokenAuthentication(BaseAuthentication):
         if token.revoked_at is not None:
             raise exceptions.AuthenticationFailed(
                 _("This API token was revoked on %(date)s. Create a new one in your settings.")
-                % {"date": formats.date_format(timezone.localtime(token.revoked_at), "DATETIME_FORMAT")},
+                % {"date": formats.moment(token.revoked_at, token.tenant.time_zone)},
                 code="token_revoked",
             )
         if token.expires_at <= timezone.now():
             raise exceptions.AuthenticationFailed(
                 _("This API token expired on %(date)s. Create a new one in your settings.")
-                % {"date": formats.date_format(timezone.localtime(token.expires_at), "DATETIME_FORMAT")},
+                % {"date": formats.moment(token.expires_at, token.tenant.time_zone)},
                 code="token_expired",
             )
         if not token.user.is_active or not token.tenant.is_active:

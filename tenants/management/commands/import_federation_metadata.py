@@ -1,13 +1,20 @@
-"""Fetch a federation metadata aggregate (SWITCHaai, eduGAIN), verify it, and install it for the SP.
+"""Verify SAML IdP metadata and install it: a federation's signed aggregate, or one IdP's pinned file.
 
 Run it from cron (hourly advised): the SP only ever reads the verified local copy, never the remote URL per
-request. Nothing is written unless the aggregate's XML signature verifies against SAML_FEDERATION_CERT_FILE
-(xmlsec1) and its validUntil lies in the future.
+request. Two ways to trust metadata:
+- a signed aggregate (SWITCHaai, eduGAIN): nothing is written unless its XML signature verifies against
+  SAML_FEDERATION_CERT_FILE (xmlsec1) and its validUntil lies in the future;
+- one IdP without a federation (`--pin-sha256`): the file need not be signed, but every signing certificate in
+  it must have one of the pinned SHA-256 fingerprints (obtained from the IdP's operator out of band).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import hashlib
+import re
 import subprocess
 import tempfile
 import urllib.error
@@ -41,11 +48,21 @@ class Command(BaseCommand):
             "--cert", help="the federation's signing certificate (default: SAML_FEDERATION_CERT_FILE)"
         )
         parser.add_argument(
+            "--pin-sha256",
+            action="append",
+            metavar="FINGERPRINT",
+            help="one IdP's metadata, unsigned: the SHA-256 fingerprint of its signing certificate "
+            "(repeat for an IdP rolling its key over); needs --output",
+        )
+        parser.add_argument(
             "--output",
             help="where to install it (default: SAML_FEDERATION_METADATA_FILE or SAML_METADATA_FILES[0])",
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["pin_sha256"]:
+            self.install_pinned(opts)
+            return
         cert = opts["cert"] or settings.SAML_FEDERATION_CERT_FILE
         if not cert:
             raise CommandError("No federation certificate: set SAML_FEDERATION_CERT_FILE or pass --cert.")
@@ -73,6 +90,117 @@ class Command(BaseCommand):
                 f"installed {entities} entities into {target} (valid until {valid_until.isoformat()})"
             )
         )
+
+    def install_pinned(self, opts: dict[str, Any]) -> None:
+        """One IdP's metadata file, trusted by the fingerprints of its signing certificates."""
+        if opts["cert"]:
+            raise CommandError(
+                "--cert (a federation's signed aggregate) and --pin-sha256 exclude each other."
+            )
+        if not opts["output"]:
+            # The default target is the federation's aggregate: one IdP's file must not replace it.
+            raise CommandError(
+                "Say where to install the IdP's metadata with --output (a SAML_METADATA_FILES entry)."
+            )
+        pins = {normalised_fingerprint(pin) for pin in opts["pin_sha256"]}
+        data = read_url(opts["url"]) if opts["url"] else read_file(opts["file"])
+        root = parse(data)
+        entity = single_idp(root)
+        checked = check_pinned_certificates(entity, pins)
+        valid_until = optional_valid_until(root, entity)
+        target = Path(opts["output"])
+        warn_if_not_loaded(self, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, data)
+        clear_config_cache()
+        if valid_until is None:
+            self.stderr.write(
+                self.style.WARNING(
+                    "The metadata has no validUntil: it stays trusted until you import a new file. Re-import "
+                    "it whenever the IdP changes its keys or endpoints."
+                )
+            )
+        until = f" (valid until {valid_until.isoformat()})" if valid_until else ""
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"installed {entity.get('entityID')} into {target}{until}; "
+                f"{checked} signing certificate(s) match the pin"
+            )
+        )
+
+
+def warn_if_not_loaded(command: BaseCommand, target: Path) -> None:
+    if str(target) not in {str(path) for path in settings.SAML_METADATA_FILES}:
+        command.stderr.write(
+            command.style.WARNING(
+                f"{target} is not in SAML_METADATA_FILES: the SP will not read it until it is."
+            )
+        )
+
+
+HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def normalised_fingerprint(raw: str) -> str:
+    """`AB:CD:...` (openssl's form) or plain hex -> 64 lower-case hex digits."""
+    # `openssl x509 -fingerprint -sha256` prints `sha256 Fingerprint=AB:CD:...`: take what follows the `=`.
+    value = re.sub(r"[\s:]", "", raw.rsplit("=", 1)[-1]).lower()
+    if not HEX64.fullmatch(value):
+        raise CommandError(f"Not a SHA-256 fingerprint (64 hex digits, colons allowed): {raw[:100]!r}.")
+    return value
+
+
+def single_idp(root: Element) -> Element:
+    if root.tag == f"{{{MD}}}EntityDescriptor":
+        entity = root
+    else:
+        entities = root.findall(f".//{{{MD}}}EntityDescriptor")
+        if len(entities) != 1:
+            raise CommandError(
+                f"A pinned file must describe exactly one IdP; this one lists {len(entities)} entities "
+                "(a federation's aggregate needs its signature checked: use --cert)."
+            )
+        entity = entities[0]
+    if entity.find(f"{{{MD}}}IDPSSODescriptor") is None:
+        raise CommandError(f"{entity.get('entityID') or 'The entity'} is not an identity provider.")
+    return entity
+
+
+def check_pinned_certificates(entity: Element, pins: set[str]) -> int:
+    """Every certificate the SP would trust for signatures (KeyDescriptor use="signing" or without use) must
+    match a pin; keys given otherwise than as certificates cannot be pinned and are refused."""
+    checked = 0
+    idp_signing = 0
+    for role in entity:
+        for descriptor in role.findall(f"{{{MD}}}KeyDescriptor"):
+            if descriptor.get("use", "signing") != "signing":
+                continue  # encryption keys: the SP never encrypts to an IdP
+            certificates = descriptor.findall(f".//{{{DS}}}X509Certificate")
+            if not certificates:
+                raise CommandError("A signing key in the metadata is not a certificate: it cannot be pinned.")
+            for element in certificates:
+                try:
+                    der = base64.b64decode("".join((element.text or "").split()), validate=True)
+                except (binascii.Error, ValueError) as exc:
+                    raise CommandError("A certificate in the metadata is not base64.") from exc
+                fingerprint = hashlib.sha256(der).hexdigest()
+                if fingerprint not in pins:
+                    shown = ":".join(fingerprint[i : i + 2] for i in range(0, 64, 2)).upper()
+                    raise CommandError(
+                        f"A signing certificate in the metadata has the SHA-256 fingerprint {shown}, which "
+                        "is not pinned; nothing was installed."
+                    )
+                checked += 1
+                idp_signing += role.tag == f"{{{MD}}}IDPSSODescriptor"
+    if not idp_signing:
+        raise CommandError("The IdP's metadata has no signing certificate; nothing was installed.")
+    return checked
+
+
+def optional_valid_until(root: Element, entity: Element) -> dt.datetime | None:
+    """The earliest validUntil of the document and the entity (refused when past), None without one."""
+    found = [check_valid_until(element) for element in {root, entity} if element.get("validUntil")]
+    return min(found, default=None)
 
 
 def read_file(path: str) -> bytes:

@@ -1,0 +1,9 @@
+# "Montag, 7. Dezember 2026, 10:15"; Swiss numbers: 12'345.
+DATE_FORMAT = "j. F Y"
+TIME_FORMAT = "H:i"
+DATETIME_FORMAT = "l, j. F Y, H:i"
+SHORT_DATE_FORMAT = "d.m.Y"
+SHORT_DATETIME_FORMAT = "d.m.Y H:i"
+WEEKDAY_DATE_FORMAT = "l, j. F Y"
+THOUSAND_SEPARATOR = "\u2019"
+NUMBER_GROUPING = 3
