@@ -88,7 +88,7 @@ def test_an_unexpected_page_error_answers_the_portals_page(db, client):
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")
     body = response.content.decode()
-    assert "Something went wrong" in body and 'class="site-header"' in body and "css/site.css" in body
+    assert "Something went wrong" in body and 'class="refusal"' in body and "css/site.css" in body
     assert SECRET_DETAIL not in body and "Traceback" not in body
 
 
@@ -118,7 +118,7 @@ def test_unknown_addresses_answer_the_portals_404_page(db, client):
     response = client.get("/no/such/page/here/")
     assert response.status_code == 404
     body = response.content.decode()
-    assert "Page not found" in body and 'class="site-header"' in body
+    assert "Page not found" in body and 'class="refusal"' in body
 
 
 def test_machine_paths_get_json_from_the_handler(db):
