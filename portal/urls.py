@@ -31,3 +31,7 @@ urlpatterns = [
 if settings.SERVE_MEDIA:
     # Uploaded logos and backgrounds; behind a reverse proxy set SERVE_MEDIA=0 and let it serve MEDIA_ROOT.
     urlpatterns.insert(0, re_path(r"^media/(?P<path>.+)$", tenant_views.media, name="media"))
+
+# Unexpected failures: the portal's own page (JSON in the API's shape under /api/ and /jitsi/), rendered
+# without the request's context so that it answers even with the database down (portal/errors.py).
+handler500 = "portal.errors.server_error"

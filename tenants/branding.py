@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile, File
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
+from tenants import hotcache
 from tenants.models import Branding, JitsiDeployment, Tenant
 
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
@@ -188,7 +189,7 @@ class Served:
 
 
 def _cache_key(deployment_slug: str) -> str:
-    return f"branding-doc:{deployment_slug}"
+    return f"branding-doc:{hotcache.bounded(deployment_slug)}"
 
 
 def served_document(deployment_slug: str) -> Served | None:

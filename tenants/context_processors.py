@@ -6,7 +6,6 @@ from django.http import HttpRequest
 
 from tenants.branding import branding_for_pages
 
-
 # Where "Sign in" and the language switcher return to. A hostile query string of kilobytes is not echoed into
 # every link of the page: past this length the path alone is used, and past it too, the home page.
 RETURN_PATH_MAX = 1024

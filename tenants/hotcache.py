@@ -21,6 +21,7 @@ an entry whose token differs is loaded again. So:
 from __future__ import annotations
 
 import copy
+import hashlib
 import secrets
 import threading
 import time
@@ -44,7 +45,14 @@ def user_key(user_id: Any) -> str:
 
 
 def room_key(name: str) -> str:
-    return f"{PREFIX}room:{name}"
+    return f"{PREFIX}room:{bounded(name)}"
+
+
+def bounded(part: str) -> str:
+    """A key part from a URL, short enough for any cache (a 10 kB path value is hashed, not stored)."""
+    if len(part) <= 100:
+        return part
+    return "sha256-" + hashlib.sha256(part.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def read_generations(keys: list[str]) -> dict[str, str]:

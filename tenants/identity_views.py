@@ -439,11 +439,19 @@ def sp_metadata(request: HttpRequest) -> HttpResponse:
 
 
 class SignOutView(TolerantMixin, LogoutInitView):
-    """Without usable metadata there is no single logout: sign out of auditorium at least."""
+    """Without usable metadata there is no single logout: sign out of auditorium at least. The same for a
+    session without a SAML identity (signed in another way, or its SAML cookie gone): djangosaml2 would hand
+    pysaml2 no name and answer 500."""
 
     def federation_unavailable(self, request: HttpRequest) -> HttpResponse:
         auth.logout(request)
         return HttpResponseRedirect(resolve_url(settings.LOGOUT_REDIRECT_URL))
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        _state, client = self.get_state_client(request)
+        if not client.users.subjects():
+            return self.federation_unavailable(request)
+        return super().get(request, *args, **kwargs)  # type: ignore[no-any-return]  # djangosaml2 is untyped
 
 
 class LogoutServiceView(TolerantMixin, LogoutView):

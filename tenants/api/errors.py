@@ -5,6 +5,7 @@ field name to its messages (empty unless the input had field errors)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +22,11 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from portal.errors import SERVER_ERROR_CODE, server_error_message
+
+logger = logging.getLogger(__name__)
 
 
 class ApiBadRequest(exceptions.APIException):
@@ -162,7 +168,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     WWW-Authenticate, transaction rollback), then our body."""
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None  # not an API error: a real 500, reported as such
+        return unexpected_error(exc, context)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif not isinstance(exc, exceptions.APIException):
@@ -170,6 +176,21 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     code, message, fields = _describe(exc)
     response.data = error_body(code, message, fields)
     return response
+
+
+def unexpected_error(exc: Exception, context: dict[str, Any]) -> Response:
+    """Not an API error but a failure: still the API's shape, status 500, a message that says nothing about
+    what failed; the traceback goes to the server log (the method and path name the request, nothing else:
+    no body, no user)."""
+    request = context.get("request")
+    logger.error(
+        "Unexpected error answering %s %s",
+        getattr(request, "method", "?"),
+        getattr(request, "path", "?"),
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    set_rollback()  # as DRF does for the errors it handles: the request's atomic block is not committed
+    return Response(error_body(SERVER_ERROR_CODE, server_error_message()), status=500)
 
 
 @extend_schema(exclude=True)
