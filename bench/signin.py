@@ -44,7 +44,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from join import HOST, bench_env, ensure_database, free_port, start_server, wait_ready  # noqa: E402
+from join import HOST, bench_env, cpu_seconds, ensure_database, free_port, start_server, wait_ready  # noqa: E402
+
+from tenants.saml_config import self_signed_pair  # noqa: E402
 
 MAX_SIGNINS = 2000
 MAX_CLIENTS = 64
@@ -75,52 +77,6 @@ class Phase:
             f"{self.name:<26} {self.signins:>4}  SP CPU {per:6.1f} ms/sign-in (login {login:5.1f}, "
             f"ACS {acs:6.1f})  ACS p50 {p50:6.1f} p99 {p99:6.1f} ms  {per_core:5.1f}/s/core{failed}"
         )
-
-
-def cpu_with_children(root: int) -> float:
-    """user + system CPU of `root` and its direct children, each with its waited-for children (xmlsec1)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == root or int(fields[1]) == root:
-            total += sum(int(value) for value in fields[11:15]) / ticks  # utime stime cutime cstime
-    return total
-
-
-def key_pair(bits: int, common_name: str) -> tuple[bytes, bytes]:
-    import datetime as dt
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    return (
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ),
-        cert.public_bytes(serialization.Encoding.PEM),
-    )
 
 
 class Browser:
@@ -185,10 +141,10 @@ def run_phase(name: str, port: int, server: int, idp, sp_entity: str, people: ra
     def login(index: int) -> tuple[str, str]:
         return start_login(browsers[index], idp)
 
-    before = cpu_with_children(server)
+    before = cpu_seconds(server, children=True)
     with ThreadPoolExecutor(clients) as pool:
         started = list(pool.map(login, range(len(browsers))))
-    phase.login_cpu = cpu_with_children(server) - before
+    phase.login_cpu = cpu_seconds(server, children=True) - before
 
     # The IdP's part, unmeasured: one signed response with an encrypted assertion per person.
     forms = []
@@ -203,10 +159,10 @@ def run_phase(name: str, port: int, server: int, idp, sp_entity: str, people: ra
         response = browsers[index].request("POST", "/saml2/acs/", forms[index])
         return time.perf_counter() - started_at, response.status, response.headers.get("Location", "")
 
-    before = cpu_with_children(server)
+    before = cpu_seconds(server, children=True)
     with ThreadPoolExecutor(clients) as pool:
         answers = list(pool.map(acs, range(len(browsers))))
-    phase.acs_cpu = cpu_with_children(server) - before
+    phase.acs_cpu = cpu_seconds(server, children=True) - before
     for latency, status, location in answers:
         if status == 302 and location == "/bench/":
             phase.signins += 1
@@ -279,7 +235,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="signin-bench-"))
     sp_key, sp_cert = work / "sp.key", work / "sp.crt"
-    key_pem, cert_pem = key_pair(args.key_bits, "auditorium bench SP")
+    key_pem, cert_pem = self_signed_pair("auditorium bench SP", days=30, bits=args.key_bits)
     sp_key.write_bytes(key_pem)
     sp_cert.write_bytes(cert_pem)
 

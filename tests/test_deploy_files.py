@@ -32,6 +32,15 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def nginx_test(folder: Path) -> subprocess.CompletedProcess[str]:
+    """`nginx -t` of folder/nginx.conf, with its prefix, pid and error log in that folder."""
+    return subprocess.run(
+        ["nginx", "-t", "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(folder / "nginx.conf")],
+        capture_output=True,
+        text=True,
+    )
+
+
 def test_nginx_accepts_the_site(tmp_path):
     require(shutil.which("nginx") is not None, "Debian's nginx")
     cert, key = self_signed(tmp_path)
@@ -44,20 +53,7 @@ def test_nginx_accepts_the_site(tmp_path):
         f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
         f"http {{\n  include /etc/nginx/mime.types;\n  access_log off;\n  include {tmp_path}/site.conf;\n}}\n"
     )
-    found = subprocess.run(
-        [
-            "nginx",
-            "-t",
-            "-p",
-            str(tmp_path),
-            "-e",
-            str(tmp_path / "error.log"),
-            "-c",
-            str(tmp_path / "nginx.conf"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    found = nginx_test(tmp_path)
     assert found.returncode == 0, found.stderr
     assert "syntax is ok" in found.stderr
 
@@ -68,20 +64,7 @@ def test_a_broken_site_is_caught(tmp_path):
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{ server {{ proxy_passs http://x; }} }}\n"
     )
-    found = subprocess.run(
-        [
-            "nginx",
-            "-t",
-            "-p",
-            str(tmp_path),
-            "-e",
-            str(tmp_path / "error.log"),
-            "-c",
-            str(tmp_path / "nginx.conf"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    found = nginx_test(tmp_path)
     assert found.returncode != 0 and "proxy_passs" in found.stderr
 
 
