@@ -93,7 +93,7 @@ def main() -> None:
     scenarios: dict[str, Callable[[], dict[str, Any]]] = {
         "bare": lambda: environ("GET", "/bench/bare"),
         "join": lambda: environ("POST", f"/api/v1/rooms/{bench.ROOM}/join/", cookie, csrf, b"{}"),
-        "page": lambda: environ("GET", f"/bench/r/{bench.ROOM}/", f"sessionid={session}"),
+        "page": lambda: environ("GET", f"/{bench.TENANT}/r/{bench.ROOM}/", f"sessionid={session}"),
     }
 
     def call(make: Callable[[], dict[str, Any]]) -> str:

@@ -44,7 +44,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from join import HOST, bench_env, cpu_seconds, ensure_database, free_port, start_server, wait_ready  # noqa: E402
+from join import HOST, TENANT, bench_env, cpu_seconds, ensure_database, free_port, start_server, wait_ready  # noqa: E402
 
 from tenants.saml_config import self_signed_pair  # noqa: E402
 
@@ -125,7 +125,8 @@ def attributes(i: int) -> dict[str, list[str]]:
 
 
 def start_login(browser: Browser, idp) -> tuple[str, str]:  # type: ignore[no-untyped-def]  # TestIdP
-    response = browser.request("GET", "/saml2/login/?" + urlencode({"idp": IDP_ENTITY, "next": "/bench/"}))
+    query = urlencode({"idp": IDP_ENTITY, "next": f"/{TENANT}/"})
+    response = browser.request("GET", f"/saml2/login/?{query}")
     location = response.headers.get("Location", "")
     if response.status != 302 or not location.startswith(IDP_SSO):
         raise RuntimeError(f"login answered {response.status} {location[:80]}")
@@ -164,7 +165,7 @@ def run_phase(name: str, port: int, server: int, idp, sp_entity: str, people: ra
         answers = list(pool.map(acs, range(len(browsers))))
     phase.acs_cpu = cpu_seconds(server, children=True) - before
     for latency, status, location in answers:
-        if status == 302 and location == "/bench/":
+        if status == 302 and location == f"/{TENANT}/":
             phase.signins += 1
             phase.acs_latencies.append(latency)
         else:
@@ -266,11 +267,11 @@ def main() -> None:
     from tenants.models import Tenant, User
     from tenants.services import create_tenant
 
-    tenant = Tenant.objects.filter(slug="bench").first()
+    tenant = Tenant.objects.filter(slug=TENANT).first()
     if tenant is None:
         tenant = create_tenant(
             actor=None,
-            slug="bench",
+            slug=TENANT,
             name="Bench University",
             deployment={
                 "base_url": "https://meet.bench.example.org",

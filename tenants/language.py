@@ -32,6 +32,12 @@ MACHINE_PREFIXES = ("/api/", "/jitsi/")
 # Sources, in the order they are tried; kept on the request (`request.language_source`) for tests and logs.
 PROFILE, COOKIE, IDENTITY = "profile", "cookie", "identity"
 BROWSER, TENANT, SITE = "browser", "tenant", "site"
+PAGE = "page"
+# Requests every page makes besides itself: the JavaScript catalogue names its language in `?lang=` (the
+# page's own), and the tenant's stylesheet has none. Neither needs the person: deciding from the profile would
+# load the signed-in user twice more per page view.
+JS_CATALOGUE_PATH = "/jsi18n/"
+LANGUAGE_FREE_SUFFIXES = ("/branding.css",)
 CACHE_SECONDS = 300  # as the branding's own cache: cleared on change, this only bounds a missed clear
 _MAX_HEADER = 500  # an Accept-Language longer than any browser sends is read no further
 
@@ -91,6 +97,12 @@ def choose(request: HttpRequest, *, tenant: Any = None) -> tuple[str, str]:
     if request.path_info.startswith(MACHINE_PREFIXES):
         language = from_browser(request)
         return (language, BROWSER) if language else (settings.LANGUAGE_CODE, SITE)
+    if request.path_info == JS_CATALOGUE_PATH:
+        language = supported(request.GET.get("lang"))
+        if language:
+            return language, PAGE
+    if request.path_info.endswith(LANGUAGE_FREE_SUFFIXES):
+        return settings.LANGUAGE_CODE, SITE
     user = getattr(request, "user", None)
     signed_in = user is not None and user.is_authenticated
     candidates: list[tuple[str | None, str]] = []

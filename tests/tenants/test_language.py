@@ -318,3 +318,18 @@ def test_prosodys_calls_are_answered_in_the_site_language_whatever_a_page_left_a
             event_views.forget_deployments()
     assert english[0] == after_a_page[0] == 401
     assert after_a_page[2] == english[2] and b"event secret" in english[2]
+
+
+def test_a_pages_own_requests_do_not_decide_from_the_person(
+    client, tenant, member, django_assert_num_queries
+):
+    """The JavaScript catalogue answers in the language its page asked for (`?lang=`), and the tenant's
+    stylesheet in none: neither loads the signed-in person (twice more per page view otherwise)."""
+    member.interface_language = "de"
+    member.save(update_fields=["interface_language"])
+    client.force_login(member)
+    catalogue = client.get("/jsi18n/?lang=fr")
+    assert catalogue.status_code == 200 and catalogue.headers["Content-Language"] == "fr"
+    sheet = client.get(f"/{tenant.slug}/branding.css")
+    assert sheet.status_code in (200, 304) and sheet.headers["Content-Language"] == "en"
+    assert client.get(f"/{tenant.slug}/").headers["Content-Language"] == "de"  # pages follow the profile
