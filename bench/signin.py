@@ -264,7 +264,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from tenants.models import Tenant, User
+    from tenants.models import HomeOrganization, Tenant, User
     from tenants.services import create_tenant
 
     tenant = Tenant.objects.filter(slug=TENANT).first()
@@ -281,7 +281,7 @@ def main() -> None:
         )
     tenant.allowed_idps = [IDP_ENTITY]
     tenant.save(update_fields=["allowed_idps"])
-    tenant.home_organizations.get_or_create(domain=SCOPE)
+    HomeOrganization.objects.update_or_create(domain=SCOPE, defaults={"tenant": tenant})  # bench data only
     User.objects.filter(username__startswith="u-", identities__issuer=IDP_ENTITY).delete()  # first sign-ins
     from django.db import connections
 
