@@ -112,12 +112,17 @@ class JoinRoomView(APIView):
     )
     def post(self, request: Request, room: str) -> Response:
         access_code = _access_code(request.data)  # by hand: a serializer per join costs more than the token
-        # On a tenant's own host name only its rooms count.
+        # On a tenant's own host name only its rooms count; a personal API token acts in its own tenant only,
+        # whatever else its person is a member of (another tenant's host name with it finds nothing).
         host_tenant = getattr(request._request, "host_tenant", None)
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        tenant = token.tenant if token is not None else host_tenant
         tokens = getattr(request, "hot_tokens", None)  # read by JoinAddressThrottle
-        rooms = [
-            r for r in rooms_named(room, request.user, host_tenant, tokens) if may_look_up(r, request.user)
-        ]
+        rooms: list[Any] = []
+        if token is None or host_tenant is None or host_tenant.pk == token.tenant_id:
+            rooms = [
+                r for r in rooms_named(room, request.user, tenant, tokens) if may_look_up(r, request.user)
+            ]
         if not rooms:
             return error_response(
                 status=status.HTTP_404_NOT_FOUND, code="not_found", message=_("No such room.")
