@@ -15,6 +15,7 @@ from tenants import views as tenant_views
 urlpatterns = [
     path("", tenant_views.landing, name="landing"),
     path("healthz", tenant_views.healthz, name="healthz"),
+    path("readyz", tenant_views.readyz, name="readyz"),
     path("api/v1/", include("portal.api_urls")),  # early: the join API is the busiest route
     path("admin/", admin.site.urls),
     path("saml2/", include("tenants.saml_urls")),

@@ -24,6 +24,7 @@ PORTAL_PREFIXES = (
     "/new/",
     "/accounts/",
     "/healthz",
+    "/readyz",
     "/dev-idp/",
     "/jsi18n/",
 )

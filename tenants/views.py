@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
+import redis
 from django.conf import settings
 from django.contrib.auth import logout
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 from django.views.static import serve
+from redis.exceptions import RedisError
 
 from tenants.access import membership_of
 from tenants.branding import MEDIA_TYPES
@@ -34,6 +36,37 @@ def landing(request: HttpRequest) -> HttpResponse:
 def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+READY_REDIS_TIMEOUT = 0.5  # seconds: a load balancer's probe must not hang on a frozen Redis
+
+
+@require_safe
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness for a load balancer: 200 only when PostgreSQL and (when configured) Redis answer, else 503
+    naming what is down, so traffic moves to a portal that can serve joins."""
+    down = []
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        down.append("postgresql")
+    if settings.REDIS_URL:
+        # Its own short-lived client with short timeouts, not the cache's pool (whose timeouts suit requests).
+        client = redis.Redis.from_url(
+            settings.REDIS_URL,
+            socket_connect_timeout=READY_REDIS_TIMEOUT,
+            socket_timeout=READY_REDIS_TIMEOUT,
+        )
+        try:
+            client.ping()
+        except RedisError:
+            down.append("redis")
+        finally:
+            client.close()
+    if down:
+        return JsonResponse({"status": "unavailable", "down": down}, status=503, headers={"Retry-After": "5"})
     return JsonResponse({"status": "ok"})
 
 
