@@ -16,8 +16,8 @@ is independent of the number of viewers until the very last step:
    update only records the newest count of the room (older keys are dropped: two processes may publish out of
    commit order) and marks the room dirty; one flush task then sends the latest number, serialised once, to
    every local socket, yielding to the loop every hundred-odd sockets. Under Daphne the websocket frame is
-   built once and written to each connection's transport (`_raw_connection`; LIVE_RAW_FRAMES=0 turns that
-   off and sends through Channels/autobahn per socket).
+   built once and written to each connection's transport (portal/adapters/daphne.py; LIVE_RAW_FRAMES=0 turns
+   that off and sends through Channels/autobahn per socket).
    Updates that arrive while a flush runs are coalesced into the next pass: the latest number wins, and a
    number equal to the one last sent is not sent again.
 4. Sockets. The consumers are ordinary Channels consumers (authorised in `connect()`), but they opt out of
@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import functools
 import json
 import logging
 import os
@@ -56,6 +55,7 @@ from meetings import groups
 from meetings.access import may_watch
 from meetings.live import ShownCount, shown_count
 from meetings.models import Room
+from portal.adapters.daphne import raw_connection, write_now
 from portal.env import env_bool
 from tenants.models import Tenant
 
@@ -66,10 +66,9 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_FORBIDDEN = 4403
 DASHBOARD_MAX_ROOMS = 500
 _SEND_BATCH = 128  # sockets written between yields to the event loop
-# Write pre-built frames straight to Daphne's connections (_raw_connection), on by default: a flush of 500
-# sockets took 12.7 ms instead of 31.1 ms per process and the 20 events/s p99 fell below 100 ms with events
-# through gunicorn (bench/fanout.py, README). It relies on Daphne/Twisted internals, checked per connection
-# (anything unexpected gets the ordinary send); LIVE_RAW_FRAMES=0 turns it off.
+# Write pre-built frames straight to Daphne's connections (portal/adapters/daphne.py), on by default: a flush
+# to many sockets costs a third of sending through autobahn per socket (README figures, bench/fanout.py).
+# Anything unexpected on a connection gets the ordinary send; LIVE_RAW_FRAMES=0 turns it off.
 RAW_FRAMES = env_bool("LIVE_RAW_FRAMES", True)
 
 Sender = Callable[[dict[str, Any]], Awaitable[None]]
@@ -155,7 +154,7 @@ class Hub:
             state = self.rooms[channel] = _RoomState(channel, room_name)
             if self._redis_url:
                 await self._subscribe(channel)
-        connection = _raw_connection(send) if RAW_FRAMES else None
+        connection = raw_connection(send) if RAW_FRAMES else None
         if connection is not None and not self._raw_announced:
             self._raw_announced = True
             log.info("live counts: writing pre-built frames to Daphne connections directly")
@@ -205,7 +204,7 @@ class Hub:
                         if connection is None:
                             await send(message)
                         elif connection.state == connection.STATE_OPEN:
-                            _write(connection.transport, data)
+                            write_now(connection.transport, data)
                     except Exception:  # one broken socket must not starve the others
                         log.debug("live count send failed", exc_info=True)
                     if i % _SEND_BATCH == 0:
@@ -307,55 +306,6 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._listener
         self._listener = None
-
-
-def _raw_connection(send: Sender) -> Any:
-    """The Daphne websocket connection behind a send callable, when frames may be written to it directly.
-
-    Daphne hands each application `partial(server.handle_reply, protocol)`; for a plain `websocket.send` that
-    builds the same frame for every socket through autobahn. The hub builds the frame once per update and
-    writes it to each connection's transport instead: an unmasked, unfragmented text frame is all RFC 6455
-    asks of a server, and no extension (compression) is negotiated by Daphne. Anything else (another
-    server, the test communicator) gets None and the ordinary send."""
-    if not isinstance(send, functools.partial) or len(send.args) != 1 or send.keywords:
-        return None
-    connection = send.args[0]
-    if getattr(send.func, "__name__", "") != "handle_reply" or not hasattr(connection, "STATE_OPEN"):
-        return None
-    if getattr(connection, "transport", None) is None or getattr(connection, "_perMessageCompress", None):
-        return None
-    return connection
-
-
-try:
-    from twisted.internet import tcp as _twisted_tcp
-except ImportError:  # not running under Daphne
-    _twisted_tcp = None  # type: ignore[assignment]  # the fast path below is then never taken
-_TcpServer: Any = getattr(_twisted_tcp, "Server", None)
-
-
-def _write(transport: Any, data: bytes) -> None:
-    """Write to a connection now when nothing is queued for it: one non-blocking send instead of Twisted's
-    buffer-register-send-unregister round through the reactor. Anything unsent goes the ordinary way, so the
-    byte order on the socket is the same either way."""
-    if (
-        _TcpServer is not None
-        and type(transport) is _TcpServer
-        and transport.connected
-        and not transport._writeDisconnected
-        and not transport._tempDataBuffer
-        and transport.offset >= len(transport.dataBuffer)
-    ):
-        try:
-            sent = transport.socket.send(data)
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            return  # the connection is gone; Twisted notices on its next read
-        if sent == len(data):
-            return
-        data = data[sent:]
-    transport.write(data)
 
 
 def _text_frame(text: str) -> bytes:

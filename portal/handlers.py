@@ -16,11 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware.security import SecurityMiddleware
 from django.utils import translation
+
+from portal.adapters.django import load_fixed_chain
 
 MACHINE_PREFIX = "/jitsi/"
 MACHINE_URLCONF = "portal.machine_urls"
@@ -36,13 +37,8 @@ class MachineWSGIHandler(WSGIHandler):
         return super().get_response(request)
 
     def load_middleware(self, is_async: bool = False) -> None:
-        # BaseHandler.load_middleware for a fixed, hook-free chain (SecurityMiddleware has no view,
-        # template-response or exception hooks).
-        self._view_middleware: list[Any] = []
-        self._template_response_middleware: list[Any] = []
-        self._exception_middleware: list[Any] = []
-        handler = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]
-        self._middleware_chain = convert_exception_to_response(SecurityMiddleware(handler))
+        # SecurityMiddleware alone (its headers and HTTPS redirect), through the Django adapter.
+        load_fixed_chain(self, SecurityMiddleware)
 
 
 class PathDispatch:

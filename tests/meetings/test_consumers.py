@@ -358,7 +358,9 @@ def test_other_senders_use_the_ordinary_send():
     async def send(message):
         return None
 
-    assert consumers._raw_connection(send) is None
+    from portal.adapters.daphne import raw_connection
+
+    assert raw_connection(send) is None
 
 
 def test_updates_missed_while_redis_was_away_arrive_after_reconnecting(application, tenant, room, member):
