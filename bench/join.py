@@ -41,6 +41,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -146,6 +147,26 @@ def ensure_database(database_url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def bench_tenant() -> Any:
+    """The benchmark's institution and its Jitsi deployment, made on first use (Django set up)."""
+    from tenants.models import Tenant
+    from tenants.services import create_tenant
+
+    tenant = Tenant.objects.filter(slug=TENANT).first()
+    if tenant is None:
+        tenant = create_tenant(
+            actor=None,
+            slug=TENANT,
+            name="Bench University",
+            deployment={
+                "base_url": "https://meet.bench.example.org",
+                "xmpp_domain": "meet.bench.example.org",
+                "app_id": "auditorium-bench",
+            },
+        )
+    return tenant
+
+
 def seed(connections: int, series: bool = True) -> list[tuple[str, str]]:
     """The bench tenant, its room (with a running lecture), and one signed-in member per connection:
     [(sessionid, csrf secret)]."""
@@ -161,21 +182,9 @@ def seed(connections: int, series: bool = True) -> list[tuple[str, str]]:
 
     from meetings.models import LectureSeries, Room
     from meetings.services import schedule_series
-    from tenants.models import Membership, Tenant, User
-    from tenants.services import create_tenant
+    from tenants.models import Membership, User
 
-    tenant = Tenant.objects.filter(slug=TENANT).first()
-    if tenant is None:
-        tenant = create_tenant(
-            actor=None,
-            slug=TENANT,
-            name="Bench University",
-            deployment={
-                "base_url": "https://meet.bench.example.org",
-                "xmpp_domain": "meet.bench.example.org",
-                "app_id": "auditorium-bench",
-            },
-        )
+    tenant = bench_tenant()
     owner, _ = User.objects.get_or_create(username="bench-owner")
     room, _ = Room.objects.get_or_create(
         tenant=tenant, name=ROOM, defaults={"title": "Bench room", "owner": owner}

@@ -44,7 +44,17 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from join import HOST, TENANT, bench_env, cpu_seconds, ensure_database, free_port, start_server, wait_ready  # noqa: E402
+from join import (  # noqa: E402
+    HOST,
+    TENANT,
+    bench_env,
+    bench_tenant,
+    cpu_seconds,
+    ensure_database,
+    free_port,
+    start_server,
+    wait_ready,
+)
 
 from tenants.saml_config import self_signed_pair  # noqa: E402
 
@@ -264,21 +274,9 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from tenants.models import HomeOrganization, Tenant, User
-    from tenants.services import create_tenant
+    from tenants.models import HomeOrganization, User
 
-    tenant = Tenant.objects.filter(slug=TENANT).first()
-    if tenant is None:
-        tenant = create_tenant(
-            actor=None,
-            slug=TENANT,
-            name="Bench University",
-            deployment={
-                "base_url": "https://meet.bench.example.org",
-                "xmpp_domain": "meet.bench.example.org",
-                "app_id": "auditorium-bench",
-            },
-        )
+    tenant = bench_tenant()
     tenant.allowed_idps = [IDP_ENTITY]
     tenant.save(update_fields=["allowed_idps"])
     HomeOrganization.objects.update_or_create(domain=SCOPE, defaults={"tenant": tenant})  # bench data only
