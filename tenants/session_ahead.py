@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
+from portal.adapters.django import preload_session
 from tenants import hotcache
 
 # Engines whose load() is a read of the default cache under SessionStore.cache_key (and nothing else when
@@ -96,8 +97,7 @@ def user(request: HttpRequest, found: dict[str, Any]) -> Any | None:
     found_user = backend.get_user(user_id, generation=token)
     if found_user is None or not constant_time_compare(session_hash, found_user.get_session_auth_hash()):
         return None
-    session._session_cache = data  # what SessionBase._get_session() would have loaded
-    session.accessed = True  # and noted (SessionMiddleware then adds Vary: Cookie)
+    preload_session(session, data)  # what SessionBase._get_session() would have loaded, through the adapter
     if token is None:
         with _lock:
             if len(_user_of_session) >= _LIMIT:

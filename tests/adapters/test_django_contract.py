@@ -42,3 +42,17 @@ def test_the_lean_handler_answers_through_security_middleware_alone(db, settings
     assert status.startswith("404")
     assert ("X-Content-Type-Options", "nosniff") in headers  # SecurityMiddleware ran
     assert not any(name == "Vary" and "Cookie" in value for name, value in headers)  # no session middleware
+
+
+def test_a_session_still_loads_into_session_cache_only_when_it_is_missing():
+    from django.contrib.sessions.backends.base import SessionBase
+
+    source = inspect.getsource(SessionBase._get_session)
+    assert "return self._session_cache" in source and "except AttributeError" in source
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from portal.adapters.django import preload_session
+
+    session = SessionStore("no-such-key-in-any-store")
+    preload_session(session, {"read": "ahead"})
+    assert session["read"] == "ahead" and session.accessed  # no load from the store replaced it
