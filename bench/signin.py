@@ -56,7 +56,7 @@ from join import (  # noqa: E402
     wait_ready,
 )
 
-from tenants.saml_config import self_signed_pair  # noqa: E402
+from tenants.key_files import self_signed_pair  # noqa: E402
 
 MAX_SIGNINS = 2000
 MAX_CLIENTS = 64

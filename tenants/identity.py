@@ -25,6 +25,7 @@ from djangosaml2.backends import Saml2Backend
 from tenants import services
 from tenants.hotcache import CachedUserMixin
 from tenants.models import ExternalIdentity, HomeOrganization, Membership, Tenant, User
+from tenants.saml_config import load_config
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +84,6 @@ class Identity:
 
 def idp_scopes(issuer: str) -> list[Scope]:
     """The issuing IdP's <shibmd:Scope> values from the SP's (verified) metadata."""
-    from tenants.saml_config import load_config
-
     metadata = load_config().metadata
     scopes = []
     for item in metadata.shibmd_scopes(issuer, typ="idpsso_descriptor"):

@@ -13,17 +13,13 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 import saml2
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from defusedxml import DefusedXmlException, ElementTree
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -42,6 +38,9 @@ from saml2.xmldsig import (
     SIG_RSA_SHA384,
     SIG_RSA_SHA512,
 )
+
+from tenants import saml_keys
+from tenants.key_files import ensure_key_pair
 
 # What the SP asks for in its metadata; an IdP releases only attributes listed here. All are optional because
 # an IdP releases either swissEduPersonHomeOrganization or schacHomeOrganization, and one of several keys.
@@ -180,8 +179,6 @@ def key_files_stamp() -> tuple[Any, ...]:
     process follows on its next request without a restart (a few stat calls)."""
     if not (settings.SAML_KEY_FILE and settings.SAML_CERT_FILE):
         return ()
-    from tenants import saml_keys
-
     stamp: list[Any] = [getattr(settings, "SAML_KEY_GRACE_DAYS", saml_keys.DEFAULT_GRACE_DAYS)]
     for path in saml_keys.rollover_paths().all_files():
         try:
@@ -211,9 +208,20 @@ def clear_config_cache() -> None:
     with _lock:
         _cached = None
         _sp_cached = None
-    from tenants.dev_idp import idp as dev_idp
+    for listener in _cache_listeners:
+        listener()
 
-    dev_idp.clear_server_cache()
+
+# Built-in IdPs (the development IdP) register here, so this module never imports them: each source returns
+# its metadata XML or None when switched off; each listener forgets what it built from our configuration.
+_metadata_sources: list[Callable[[], str | None]] = []
+_cache_listeners: list[Callable[[], None]] = []
+
+
+def add_inline_metadata(source: Callable[[], str | None], *, on_clear: Callable[[], None]) -> None:
+    if source not in _metadata_sources:
+        _metadata_sources.append(source)
+        _cache_listeners.append(on_clear)
 
 
 def public_url() -> str:
@@ -292,10 +300,9 @@ def config_dict(files: Sequence[str] | None = None) -> dict[str, Any]:
     files = [str(path) for path in settings.SAML_METADATA_FILES] if files is None else list(files)
     if files:
         metadata["local"] = files
-    if settings.PORTAL_DEV_IDP:
-        from tenants.dev_idp import idp as dev_idp
-
-        metadata["inline"] = [dev_idp.idp_metadata_xml()]
+    inline = [xml for xml in (source() for source in _metadata_sources) if xml is not None]
+    if inline:
+        metadata["inline"] = inline
     if not metadata:
         raise FederationUnavailable(
             "No IdP metadata: set SAML_METADATA_FILES (see manage.py import_federation_metadata) "
@@ -405,8 +412,6 @@ def sp_config(*, published_only: bool = False) -> SPConfig:
 def previous_key_grace_ends() -> float | None:
     if not (settings.SAML_KEY_FILE and settings.SAML_CERT_FILE):
         return None
-    from tenants import saml_keys
-
     return saml_keys.rollover_paths().grace_ends()
 
 
@@ -414,8 +419,6 @@ def rollover_pairs() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(the staged next pair, the previous pair still in its grace period), each an empty list or one pair."""
     if not (settings.SAML_KEY_FILE and settings.SAML_CERT_FILE):
         return [], []  # development's generated pair has no rollover
-    from tenants import saml_keys
-
     paths = saml_keys.rollover_paths()
     next_pair = [paths.next_pair] if paths.next_staged() else []
     previous_pair = [paths.previous_pair] if paths.previous_in_grace() else []
@@ -460,49 +463,3 @@ def sp_key_pair() -> tuple[str, str]:
         raise ImproperlyConfigured("Set SAML_KEY_FILE and SAML_CERT_FILE (the SP's signing/encryption pair).")
     directory = Path(settings.VAR_DIR) / "saml"
     return ensure_key_pair(directory / "sp.key", directory / "sp.crt", common_name="auditorium SP")
-
-
-def ensure_key_pair(key_path: Path, cert_path: Path, *, common_name: str) -> tuple[str, str]:
-    """Write a self-signed RSA key pair unless both files exist already."""
-    if not (key_path.exists() and cert_path.exists()):
-        key_pem, cert_pem = self_signed_pair(common_name)
-        key_path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(key_path, key_pem, mode=0o600)
-        write_atomically(cert_path, cert_pem, mode=0o644)
-    return str(key_path), str(cert_path)
-
-
-def self_signed_pair(common_name: str, *, days: int = 3650, bits: int = 2048) -> tuple[bytes, bytes]:
-    """A fresh RSA key and a self-signed certificate for it, both PEM (SAML trusts keys, not CAs)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
-
-
-def write_atomically(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Write to a temporary file next to `path`, then rename: readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 
-from tenants.saml_config import self_signed_pair, write_atomically
+from tenants.key_files import self_signed_pair, write_atomically
 
 KEY_SIZES = (2048, 3072, 4096)
 DEFAULT_BITS = 3072

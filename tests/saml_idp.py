@@ -29,7 +29,7 @@ from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_TRANSIENT
 from saml2.server import Server
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
-from tenants.saml_config import self_signed_pair
+from tenants.key_files import self_signed_pair
 
 _KEYS: dict[str, tuple[bytes, bytes]] = {}
 

@@ -16,6 +16,10 @@ from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_TRANSIENT
 from saml2.server import Server
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
+from tenants.identity import read_identity, record_saml_sign_in
+from tenants.key_files import ensure_key_pair
+from tenants.saml_config import sp_metadata_xml
+
 SCOPE = "demo.example.org"
 
 
@@ -78,8 +82,6 @@ def slo_url() -> str:
 
 
 def key_pair() -> tuple[str, str]:
-    from tenants.saml_config import ensure_key_pair
-
     directory = Path(settings.VAR_DIR) / "dev-idp"
     return ensure_key_pair(directory / "idp.key", directory / "idp.crt", common_name="auditorium dev IdP")
 
@@ -120,13 +122,16 @@ def idp_metadata_xml() -> str:
     return str(entity_descriptor(conf))
 
 
+def inline_metadata() -> str | None:
+    """The IdP's metadata for the SP's configuration while the development IdP is switched on."""
+    return idp_metadata_xml() if settings.PORTAL_DEV_IDP else None
+
+
 def get_server() -> Server:
     """The IdP, loaded with our SP's metadata; built once per process."""
     global _server
     with _lock:
         if _server is None:
-            from tenants.saml_config import sp_metadata_xml
-
             sp_metadata = sp_metadata_xml()
             conf = IdPConfig()
             conf.load(config_dict(sp_metadata=sp_metadata))
@@ -211,7 +216,5 @@ def logout(*, query: dict[str, str]) -> str:
 def record_person(username: str) -> tuple[Any, Any]:
     """Record a demo person exactly as their first sign-in through this IdP would (for the seed commands),
     so that seeded rooms belong to the user who signs in as them."""
-    from tenants.identity import read_identity, record_saml_sign_in
-
     identity = read_identity(issuer=entity_id(), attributes=USERS[username].attributes())
     return record_saml_sign_in(identity=identity)

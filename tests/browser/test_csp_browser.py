@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 from PIL import Image
 
-from tenants import saml_config, services
+from tenants import key_files, saml_config, services
 from tests.csp_pages import site
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -125,7 +125,7 @@ def test_every_page_renders_without_a_policy_violation(
 @pytest.fixture
 def dev_site(live_server: Any, settings: Any, tmp_path: Path) -> Any:
     url = live_server.url.replace("127.0.0.1", "localhost")
-    key_pem, cert_pem = saml_config.self_signed_pair("csp-test SP")
+    key_pem, cert_pem = key_files.self_signed_pair("csp-test SP")
     (tmp_path / "sp.key").write_bytes(key_pem)
     (tmp_path / "sp.crt").write_bytes(cert_pem)
     settings.PUBLIC_URL = url

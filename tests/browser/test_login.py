@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from tenants import saml_config
+from tenants import key_files, saml_config
 from tenants.models import Membership, User
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -20,7 +20,7 @@ def dev_site(live_server: Any, settings: Any, tmp_path: Path) -> str:
     """The portal as `make run` serves it (development IdP, demo tenant seeded) at this live server."""
     url = live_server.url.replace("127.0.0.1", "localhost")
     assert url.startswith("http://localhost:"), url
-    key_pem, cert_pem = saml_config.self_signed_pair("browser-test SP")
+    key_pem, cert_pem = key_files.self_signed_pair("browser-test SP")
     (tmp_path / "sp.key").write_bytes(key_pem)
     (tmp_path / "sp.crt").write_bytes(cert_pem)
     settings.PUBLIC_URL = url

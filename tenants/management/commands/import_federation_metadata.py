@@ -29,7 +29,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from tenants.saml_config import clear_config_cache, write_atomically
+from tenants.key_files import write_atomically
+from tenants.saml_config import clear_config_cache
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 DS = "http://www.w3.org/2000/09/xmldsig#"
