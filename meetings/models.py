@@ -33,9 +33,9 @@ class RoomQuerySet(models.QuerySet["Room"]):
         """Bulk updates skip post_save: tell the per-process room caches (meetings/joincache.py)."""
         from tenants import hotcache
 
-        names = set(self.values_list("name", flat=True))
+        keys = set(self.values_list("tenant_id", "name"))
         count = super().update(**kwargs)
-        hotcache.changed(*(hotcache.room_key(name) for name in sorted(names)))
+        hotcache.changed(*(hotcache.room_key(tenant_id, name) for tenant_id, name in sorted(keys)))
         return count
 
     def active(self) -> RoomQuerySet:
@@ -85,10 +85,8 @@ class Room(models.Model):
 
     class Meta:
         ordering = ["title"]
+        # Every lookup by name is within a tenant (meetings/access.py): this index serves them all.
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="room_name_unique_per_tenant")]
-        # The join API and the join cache look rooms up by name across tenants; the unique index above
-        # starts with the tenant and cannot serve that.
-        indexes = [models.Index(fields=["name"], name="room_name_idx")]
 
     def __str__(self) -> str:
         return self.title
