@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Tenant
+from tenants.scoping import TenantScopedManager
 
 BASE32_LOWER = "abcdefghijklmnopqrstuvwxyz234567"
 MAX_OCCURRENCES = 200
@@ -40,6 +41,9 @@ class RoomQuerySet(models.QuerySet["Room"]):
 
     def active(self) -> RoomQuerySet:
         return self.filter(archived=False)
+
+
+RoomManager = TenantScopedManager.from_queryset(RoomQuerySet)
 
 
 class Room(models.Model):
@@ -81,7 +85,7 @@ class Room(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
-    objects = RoomQuerySet.as_manager()
+    objects = RoomManager()  # tenants/scoping.py
 
     class Meta:
         ordering = ["title"]
@@ -149,6 +153,8 @@ class LectureSeries(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = TenantScopedManager()  # tenants/scoping.py
+
     class Meta:
         ordering = ["first_date", "start_time"]
         verbose_name = _("lecture series")
@@ -187,6 +193,8 @@ class OccurrenceChange(models.Model):
     note = models.CharField(_("note"), max_length=NOTE_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = TenantScopedManager()  # tenants/scoping.py
+
     class Meta:
         ordering = ["original_start"]
         constraints = [
@@ -208,6 +216,8 @@ class PersonalFeed(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lecture_feeds")
     token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantScopedManager()  # tenants/scoping.py
 
     class Meta:
         constraints = [

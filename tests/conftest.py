@@ -83,6 +83,18 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _tenant_scopes(settings):
+    """Queries outside a tenant scope raise (tenants/scoping.py). A test body reads and writes the database
+    directly, across tenants, so it runs with scopes disabled; every request it makes starts without a scope
+    again (TenantMiddleware) and enters its tenant's, exactly as in production."""
+    from django_scopes import scopes_disabled
+
+    settings.TENANT_SCOPES_STRICT = True
+    with scopes_disabled():
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _site_language():
     """A test client request leaves its language active in the test's thread (as it does in a worker thread
     until the next request); every test starts and ends in the site's language."""

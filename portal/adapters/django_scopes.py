@@ -31,3 +31,8 @@ def request_scope() -> Iterator[None]:
 def enter_scope(**dimensions: Any) -> None:
     """Until the enclosing request_scope() ends: queries are scoped to `dimensions` (tenant=...)."""
     scopes_state.state.set({"_enabled": True, **dimensions})
+
+
+def enter_cross_tenant() -> None:
+    """Until the enclosing request_scope() ends: no tenant scope (callers say in a line why they may)."""
+    scopes_state.state.set({"_enabled": False})
