@@ -51,10 +51,19 @@ def host_map() -> dict[str, Tenant]:
     return mapping
 
 
-def forget_hosts() -> None:
-    """Called when host names change, so this process sees them at once."""
+def forget_hosts(*args: Any, **kwargs: Any) -> None:
+    """Host names or tenants changed: this process sees them at once (others within _HOST_MAP_TTL).
+    Connected to TenantHost's and Tenant's saves and deletions (connect() below)."""
     global _host_map_cache
     _host_map_cache = (0.0, {})
+
+
+def connect() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    for signal in (post_save, post_delete):
+        for model in (Tenant, TenantHost):
+            signal.connect(forget_hosts, sender=model, dispatch_uid=f"forget_hosts_{model.__name__}")
 
 
 class TenantMiddleware:
