@@ -21,6 +21,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
+from django_scopes import scope
 
 from meetings import joincache, ratelimit
 from meetings.access import requires_access_code, viewer_of
@@ -199,7 +200,8 @@ def asap_public_key(request: HttpRequest, deployment: str, digest: str) -> HttpR
     if not _DIGEST.match(digest):
         raise Http404("no such key")
     dep = get_object_or_404(JitsiDeployment.objects.select_related("tenant"), slug=deployment)
-    pem = public_pem_by_digest(dep.tenant, digest)
+    with scope(tenant=dep.tenant_id):  # the deployment (found by its slug) names its tenant
+        pem = public_pem_by_digest(dep.tenant, digest)
     if pem is None:
         raise Http404("no such key")
     response = HttpResponse(pem, content_type="application/x-pem-file")

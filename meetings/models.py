@@ -257,6 +257,8 @@ class MeetingSession(models.Model):
     version = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = TenantScopedManager()  # tenants/scoping.py
+
     class Meta:
         ordering = ["-id"]
         constraints = [
@@ -300,6 +302,8 @@ class Occupancy(models.Model):
     joined_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
     participant_id = models.CharField(max_length=200, blank=True)
+
+    objects = TenantScopedManager()  # tenants/scoping.py
 
     class Meta:
         constraints = [
