@@ -430,6 +430,13 @@ def _shown_by_name(tenant_slug: str, room_name: str) -> ShownCount | None:
         return shown_count(room) if room is not None else None
 
 
+def _shown_counts(rooms: list[Room]) -> list[ShownCount]:
+    if not rooms:
+        return []
+    with tenant_scope(tenant=rooms[0].tenant_id):  # the socket's tenant: every room comes from its URL
+        return [shown_count(room) for room in rooms]
+
+
 def _dashboard_rooms(tenant_slug: str, scope: dict[str, Any]) -> tuple[int, list[Room]]:
     """(0, rooms) for a member of the tenant, else (close code, [])."""
     from tenants.access import membership_of
@@ -534,7 +541,7 @@ class RoomCountConsumer(AsyncWebsocketConsumer):
             state = await hub.add(channel, room.name, self.fanout_send)
             self.channels.append(state.channel)
             states.append((state.channel, state))
-        shown = await _sync(lambda: [shown_count(room) for room in rooms])
+        shown = await _sync(_shown_counts, rooms)
         for (channel, state), current in zip(states, shown, strict=True):
             hub.offer(channel, current.room_name, current.key, current.count)
             if state.sent is None:
