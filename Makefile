@@ -7,7 +7,7 @@ PORT ?= 8000
 
 # Development values; a real deployment sets its own environment (see .env.example).
 DEV_ENV := DEBUG=1 SECURE=0 PORTAL_DEV_IDP=1 PUBLIC_URL=http://$(HOST):$(PORT)
-TEST_ENV := SECRET_KEY=insecure-test-only-key SECURE=0 STATIC_MANIFEST=0 DEBUG=0
+TEST_ENV := SECRET_KEY=insecure-test-only-key SECURE=0 STATIC_MANIFEST=0 DEBUG=0 TENANT_SCOPES_STRICT=1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/auditorium_test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 

@@ -28,11 +28,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.db import connection
-from django.db.models import BooleanField, Exists, Field, Model, OuterRef, Q, QuerySet, Value
+from django.db.models import Field, Model
 
 from meetings.models import Room
 from tenants.access import membership_of
-from tenants.models import JitsiDeployment, Membership, Tenant
+from tenants.models import JitsiDeployment, Tenant
 
 
 class Verdict(enum.StrEnum):
@@ -57,26 +57,8 @@ class Viewer:
         return self.is_owner or self.is_co_host
 
 
-def annotate_viewer(queryset: QuerySet[Room], user: Any) -> QuerySet[Room]:
-    """Add what the user is to each room to the same query (a join then costs one query for the room)."""
-    if not getattr(user, "is_authenticated", False):
-        false = Value(False, output_field=BooleanField())
-        return queryset.annotate(viewer_is_co_host=false, viewer_is_member=false, viewer_is_invitee=false)
-    return queryset.annotate(
-        viewer_is_co_host=Exists(
-            Room.co_hosts.through.objects.filter(room_id=OuterRef("pk"), user_id=user.pk)
-        ),
-        viewer_is_invitee=Exists(
-            Room.invitees.through.objects.filter(room_id=OuterRef("pk"), user_id=user.pk)
-        ),
-        viewer_is_member=Exists(
-            Membership.objects.filter(tenant_id=OuterRef("tenant_id"), user_id=user.pk, is_blocked=False)
-        ),
-    )
-
-
 def viewer_of(user: Any, room: Room) -> Viewer:
-    """Read the annotations of annotate_viewer(); without them, ask the database."""
+    """Read the viewer annotations of a room from room_named(); without them, ask the database."""
     if not getattr(user, "is_authenticated", False):
         return Viewer()
     if hasattr(room, "viewer_is_member"):
@@ -111,33 +93,6 @@ def decide(viewer: Viewer, room: Room) -> Verdict:
     if room.access == Room.Access.TENANT:
         return Verdict.ALLOW
     return Verdict.NOT_INVITED
-
-
-def joinable_rooms(tenant: Tenant, user: Any) -> QuerySet[Room]:
-    """Rooms of the tenant with the viewer annotations, for fetching one by name."""
-    return annotate_viewer(Room.objects.of_tenant(tenant), user)
-
-
-def rooms_for_api(user: Any) -> QuerySet[Room]:
-    """Rooms a signed-in user may look up by name without a tenant in the URL: those of the tenants they
-    belong to, rooms they host or are invited to, and link rooms."""
-    return (
-        annotate_viewer(Room.objects.all(), user)
-        .filter(
-            Q(viewer_is_member=True)
-            | Q(owner_id=user.pk)
-            | Q(viewer_is_co_host=True)
-            | Q(viewer_is_invitee=True)
-            | Q(access=Room.Access.LINK)
-        )
-        .select_related("tenant__deployment")
-    )
-
-
-def is_host(user: Any, room: Room) -> bool:
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return room.owner_id == user.pk or room.co_hosts.filter(pk=user.pk).exists()
 
 
 def may_watch(user: Any, room: Room) -> bool:
@@ -201,9 +156,9 @@ def check_access_code(room: Room, code: str | None) -> bool:
     return check_password(code, stored)  # set before the keyed hash (Django's hashers)
 
 
-# The join hot path: one statement, compiled once per process, fetching the room, its tenant and deployment
-# and what the user is to it. The ORM form of the same query (joinable_rooms/rooms_for_api) costs 3-6 ms
-# of SQL compilation per request, more than everything else a join does together.
+# The join's room: one statement, compiled once per process, fetching the room with its tenant and deployment
+# by (tenant, name). The ORM form of the same query costs more SQL compilation per load than the rest of
+# a join together; it runs only when the per-process copy (meetings/joincache.py) is stale.
 
 
 def _columns(model: type[Model], alias: str) -> tuple[list[Field[Any, Any]], str]:
@@ -212,22 +167,16 @@ def _columns(model: type[Model], alias: str) -> tuple[list[Field[Any, Any]], str
 
 
 @functools.cache
-def _join_sql() -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]], list[Field[Any, Any]]]:
+def _room_sql() -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]], list[Field[Any, Any]]]:
     room_fields, room_cols = _columns(Room, "r")
     tenant_fields, tenant_cols = _columns(Tenant, "t")
     dep_fields, dep_cols = _columns(JitsiDeployment, "d")
-    co_hosts = Room.co_hosts.through._meta.db_table
-    invitees = Room.invitees.through._meta.db_table
     sql = f"""
-        SELECT {room_cols}, {tenant_cols}, {dep_cols},
-          EXISTS (SELECT 1 FROM {co_hosts} c WHERE c.room_id = r.id AND c.user_id = %s),
-          EXISTS (SELECT 1 FROM {invitees} i WHERE i.room_id = r.id AND i.user_id = %s),
-          EXISTS (SELECT 1 FROM {Membership._meta.db_table} m
-                  WHERE m.tenant_id = r.tenant_id AND m.user_id = %s AND m.is_blocked = %s)
+        SELECT {room_cols}, {tenant_cols}, {dep_cols}
         FROM {Room._meta.db_table} r
         JOIN {Tenant._meta.db_table} t ON t.id = r.tenant_id
         JOIN {JitsiDeployment._meta.db_table} d ON d.tenant_id = t.id
-        WHERE r.name = %s AND t.is_active = %s
+        WHERE r.tenant_id = %s AND r.name = %s AND t.is_active = %s
     """  # noqa: S608 - identifiers come from model metadata; every value is a bound parameter
     return sql, room_fields, tenant_fields, dep_fields
 
@@ -253,52 +202,20 @@ def _hydrate(model: type[Model], fields: list[Field[Any, Any]], values: tuple[An
     return model.from_db(connection.alias, [f.attname for f in fields], converted)
 
 
-def rooms_named(
-    name: str, user: Any, tenant: Tenant | None = None, tokens: dict[str, Any] | None = None
-) -> list[Room]:
-    """Rooms called `name` (in `tenant`, or in any active tenant) with their tenant and deployment loaded
-    and the viewer annotations of annotate_viewer() set. Served from process memory while the rows are
-    unchanged (meetings/joincache.py): no query on a join's hot path."""
-    from meetings import joincache
-
-    return joincache.rooms_named(name, user, tenant, tokens)
-
-
-def rooms_named_from_db(name: str, user: Any, tenant: Tenant | None = None) -> list[Room]:
-    """rooms_named() from the database. One query."""
-    sql, room_fields, tenant_fields, dep_fields = _join_sql()
-    user_id = user.pk if getattr(user, "is_authenticated", False) else None
-    params: list[Any] = [user_id, user_id, user_id, False, name, True]
-    if tenant is not None:
-        sql += " AND r.tenant_id = %s"
-        params.append(tenant.pk)
+def room_from_db(tenant_id: int, name: str) -> Room | None:
+    """The room `name` of the active tenant `tenant_id` with its tenant and deployment, in one query (by the
+    unique index on tenant and name). Raw SQL: the tenant is in the WHERE clause itself."""
+    sql, room_fields, tenant_fields, dep_fields = _room_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql + " LIMIT 10", params)
-        rows = cursor.fetchall()
-    rooms = []
-    n_room, n_tenant, n_dep = len(room_fields), len(tenant_fields), len(dep_fields)
-    for row in rows:
-        room = _hydrate(Room, room_fields, row[:n_room])
-        found_tenant = tenant or _hydrate(Tenant, tenant_fields, row[n_room : n_room + n_tenant])
-        if tenant is None:
-            deployment = _hydrate(
-                JitsiDeployment, dep_fields, row[n_room + n_tenant : n_room + n_tenant + n_dep]
-            )
-            found_tenant._state.fields_cache["deployment"] = deployment
-            deployment._state.fields_cache["tenant"] = found_tenant
-        room.tenant = found_tenant
-        flags = row[n_room + n_tenant + n_dep :]
-        room.viewer_is_co_host, room.viewer_is_invitee, room.viewer_is_member = (bool(v) for v in flags)  # type: ignore[attr-defined]
-        rooms.append(room)
-    return rooms
-
-
-def may_look_up(room: Room, user: Any) -> bool:
-    """The filter of rooms_for_api() in Python, for rows from rooms_named()."""
-    return bool(
-        getattr(room, "viewer_is_member", False)
-        or room.owner_id == user.pk
-        or getattr(room, "viewer_is_co_host", False)
-        or getattr(room, "viewer_is_invitee", False)
-        or room.access == Room.Access.LINK
-    )
+        cursor.execute(sql, [tenant_id, name, True])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    n_room, n_tenant = len(room_fields), len(tenant_fields)
+    room = _hydrate(Room, room_fields, row[:n_room])
+    tenant = _hydrate(Tenant, tenant_fields, row[n_room : n_room + n_tenant])
+    deployment = _hydrate(JitsiDeployment, dep_fields, row[n_room + n_tenant :])
+    tenant._state.fields_cache["deployment"] = deployment
+    deployment._state.fields_cache["tenant"] = tenant
+    room.tenant = tenant
+    return room

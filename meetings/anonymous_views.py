@@ -15,6 +15,7 @@ from meetings import anonymous, ratelimit
 from meetings.join_views import SESSION_GUEST_NAME, not_found, respond
 from meetings.joining import DISPLAY_NAME_MAX, clean_display_name
 from meetings.models import Room
+from portal.adapters.django_scopes import enter_scope
 from tenants.access import refusal
 
 SESSION_CREATED = "anonymous_rooms"  # names of the anonymous rooms this browser created (it moderates them)
@@ -33,6 +34,8 @@ def _unavailable(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def new_meeting(request: HttpRequest) -> HttpResponse:
     tenant = anonymous.anonymous_tenant()
+    if tenant is not None:
+        enter_scope(tenant=tenant)  # anonymous meetings live in the one configured tenant
     if tenant is None:
         return _unavailable(request)
     error = ""
@@ -71,6 +74,8 @@ def anonymous_join(request: HttpRequest, room: str) -> HttpResponse:
     if limited is not None:
         return limited
     tenant = anonymous.anonymous_tenant()
+    if tenant is not None:
+        enter_scope(tenant=tenant)  # anonymous meetings live in the one configured tenant
     if tenant is None:
         return _unavailable(request)
     found = Room.objects.of_tenant(tenant).active().filter(name=room, is_anonymous=True).first()

@@ -50,6 +50,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
 from django.utils.functional import LazyObject
+from django_scopes import scope as tenant_scope
 
 from meetings import groups
 from meetings.access import may_watch
@@ -410,19 +411,30 @@ def user_of(scope: dict[str, Any]) -> Any:
 
 
 def _watchable_room(tenant_slug: str, room_name: str, scope: dict[str, Any]) -> tuple[Room | None, bool]:
-    room = (
-        Room.objects.filter(tenant__slug=tenant_slug, tenant__is_active=True, name=room_name, archived=False)
-        .select_related("tenant")
-        .first()
-    )
-    if room is None:
+    tenant = Tenant.objects.filter(slug=tenant_slug, is_active=True).first()
+    if tenant is None:
         return None, False
-    return room, may_watch(user_of(scope), room)
+    with tenant_scope(tenant=tenant):  # the socket's tenant, from its URL
+        room = Room.objects.filter(name=room_name, archived=False).select_related("tenant").first()
+        if room is None:
+            return None, False
+        return room, may_watch(user_of(scope), room)
 
 
 def _shown_by_name(tenant_slug: str, room_name: str) -> ShownCount | None:
-    room = Room.objects.filter(tenant__slug=tenant_slug, name=room_name).first()
-    return shown_count(room) if room is not None else None
+    tenant = Tenant.objects.filter(slug=tenant_slug).first()
+    if tenant is None:
+        return None
+    with tenant_scope(tenant=tenant):  # the channel's tenant, from its name
+        room = Room.objects.filter(name=room_name).first()
+        return shown_count(room) if room is not None else None
+
+
+def _shown_counts(rooms: list[Room]) -> list[ShownCount]:
+    if not rooms:
+        return []
+    with tenant_scope(tenant=rooms[0].tenant_id):  # the socket's tenant: every room comes from its URL
+        return [shown_count(room) for room in rooms]
 
 
 def _dashboard_rooms(tenant_slug: str, scope: dict[str, Any]) -> tuple[int, list[Room]]:
@@ -435,14 +447,15 @@ def _dashboard_rooms(tenant_slug: str, scope: dict[str, Any]) -> tuple[int, list
     tenant = Tenant.objects.filter(slug=tenant_slug, is_active=True).first()
     if tenant is None or membership_of(user, tenant) is None:
         return CLOSE_NOT_FOUND, []
-    rooms = (
-        Room.objects.of_tenant(tenant)
-        .active()
-        .filter(Q(owner=user) | Q(co_hosts=user))
-        .distinct()
-        .order_by("name")[:DASHBOARD_MAX_ROOMS]
-    )
-    return 0, list(rooms)
+    with tenant_scope(tenant=tenant):  # the socket's tenant, from its URL
+        rooms = (
+            Room.objects.of_tenant(tenant)
+            .active()
+            .filter(Q(owner=user) | Q(co_hosts=user))
+            .distinct()
+            .order_by("name")[:DASHBOARD_MAX_ROOMS]
+        )
+        return 0, list(rooms)
 
 
 class _ReleasedSession:
@@ -528,7 +541,7 @@ class RoomCountConsumer(AsyncWebsocketConsumer):
             state = await hub.add(channel, room.name, self.fanout_send)
             self.channels.append(state.channel)
             states.append((state.channel, state))
-        shown = await _sync(lambda: [shown_count(room) for room in rooms])
+        shown = await _sync(_shown_counts, rooms)
         for (channel, state), current in zip(states, shown, strict=True):
             hub.offer(channel, current.room_name, current.key, current.count)
             if state.sent is None:

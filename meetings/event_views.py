@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from django_scopes import scope
 
 from meetings import events, live
 from tenants.models import JitsiDeployment
@@ -126,17 +127,20 @@ def receive_event(request: HttpRequest, deployment: str, kind: str) -> HttpRespo
         return _error(400, str(exc))
     assert found is not None and found.deployment is not None  # _authorized
     try:
-        outcome = live.record_event(
-            deployment=found.deployment, event=event, sealed_secret=found.sealed_secret
-        )
+        # The deployment was resolved across tenants by its slug (it names its tenant); the event is its own.
+        with scope(tenant=found.deployment.tenant_id):
+            outcome = live.record_event(
+                deployment=found.deployment, event=event, sealed_secret=found.sealed_secret
+            )
     except live.DeploymentChanged:
         # Changed since it was cached here (a rotation in another process): decide on what is stored now.
         found = _deployment(deployment, reload=True)
         if not _authorized(request, found):
             return _unauthorized()
         assert found is not None and found.deployment is not None
-        outcome = live.record_event(
-            deployment=found.deployment, event=event, sealed_secret=found.sealed_secret
-        )
+        with scope(tenant=found.deployment.tenant_id):
+            outcome = live.record_event(
+                deployment=found.deployment, event=event, sealed_secret=found.sealed_secret
+            )
     data: dict[str, Any] = {"ok": True, "changed": outcome.changed, "count": outcome.count}
     return HttpResponse(json.dumps(data), content_type="application/json")

@@ -21,9 +21,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
+from django_scopes import scope
 
-from meetings import ratelimit
-from meetings.access import requires_access_code, rooms_named, viewer_of
+from meetings import joincache, ratelimit
+from meetings.access import requires_access_code, viewer_of
 from meetings.joining import JoinTicket, Reason, Refusal, join_room
 from meetings.models import Room
 from tenants.access import refusal
@@ -186,11 +187,11 @@ def _refused(
 @never_cache
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, room: str) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
-    found = rooms_named(room, request.user, tenant)  # tenant comes with its deployment from the middleware
-    if not found:
+    tenant = request.tenant  # type: ignore[attr-defined]  # set from the URL by TenantMiddleware
+    found = joincache.room_named(tenant.pk, room, request.user)
+    if found is None:
         return not_found(request)
-    return respond(request, found[0])
+    return respond(request, found)
 
 
 @require_GET
@@ -199,7 +200,8 @@ def asap_public_key(request: HttpRequest, deployment: str, digest: str) -> HttpR
     if not _DIGEST.match(digest):
         raise Http404("no such key")
     dep = get_object_or_404(JitsiDeployment.objects.select_related("tenant"), slug=deployment)
-    pem = public_pem_by_digest(dep.tenant, digest)
+    with scope(tenant=dep.tenant_id):  # the deployment (found by its slug) names its tenant
+        pem = public_pem_by_digest(dep.tenant, digest)
     if pem is None:
         raise Http404("no such key")
     response = HttpResponse(pem, content_type="application/x-pem-file")

@@ -1,11 +1,11 @@
-"""Rooms by name, as a join needs them, kept per process while their rows are unchanged.
+"""Rooms by (tenant, name), as a join needs them, kept per process while their rows are unchanged.
 
-An entry holds every active room of one name (across tenants) with its tenant and deployment, the ids of its
-co-hosts and invitees, and its lecture series with their changes: everything the access matrix and the join
-window read. What the person is to the room is then computed per request from those ids and the user's
-memberships (tenants/hotcache.py). Freshness: see tenants/hotcache.py. Every change of a room, its co-hosts,
-invitees, series or lecture changes replaces the token of the room's name (receivers below); changes of
-tenants, deployments and signing keys replace the token shared by all rooms.
+An entry holds one active room with its tenant and deployment, the ids of its co-hosts and invitees, and its
+lecture series with their changes: everything the access matrix and the join window read. What the person is
+to the room is then computed per request from those ids and the user's memberships (tenants/hotcache.py).
+Freshness: see tenants/hotcache.py. Every change of a room, its co-hosts, invitees, series or lecture
+changes replaces the token of the room's (tenant, name) (receivers below); changes of tenants, deployments and
+signing keys replace the token shared by all rooms.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
+from django_scopes import scope, scopes_disabled
 
+from meetings.access import room_from_db
 from meetings.models import LectureSeries, OccurrenceChange, Room
 from tenants import hotcache
-from tenants.models import Tenant
 
 
 @dataclass(frozen=True)
@@ -31,104 +31,80 @@ class RoomEntry:
     window_memo: list[Any] = field(default_factory=list)
 
 
-_rooms: hotcache.LocalCache[tuple[RoomEntry, ...]] = hotcache.LocalCache()
+# Key: (tenant id, room name); value: None for "no such active room" (a miss is remembered as well).
+_rooms: hotcache.LocalCache[RoomEntry | None] = hotcache.LocalCache()
 
 
-def _load(name: str) -> tuple[RoomEntry, ...]:
-    from meetings.access import rooms_named_from_db
-
-    rooms = rooms_named_from_db(name, AnonymousUser())
-    if not rooms:
-        return ()
-    ids = [r.pk for r in rooms]
-    co_hosts: dict[int, set[int]] = {pk: set() for pk in ids}
-    invitees: dict[int, set[int]] = {pk: set() for pk in ids}
-    for room_id, user_id in Room.co_hosts.through.objects.filter(room_id__in=ids).values_list(
-        "room_id", "user_id"
-    ):
-        co_hosts[room_id].add(user_id)
-    for room_id, user_id in Room.invitees.through.objects.filter(room_id__in=ids).values_list(
-        "room_id", "user_id"
-    ):
-        invitees[room_id].add(user_id)
-    series: dict[int, list[LectureSeries]] = {pk: [] for pk in ids}
-    for s in LectureSeries.objects.filter(room_id__in=ids).prefetch_related("changes"):
-        series[s.room_id].append(s)
-    return tuple(
-        RoomEntry(
-            room=r,
-            co_host_ids=frozenset(co_hosts[r.pk]),
-            invitee_ids=frozenset(invitees[r.pk]),
-            series=tuple(series[r.pk]),
+def _load(tenant_id: int, name: str) -> RoomEntry | None:
+    room = room_from_db(tenant_id, name)
+    if room is None:
+        return None
+    with scope(tenant=tenant_id):  # one tenant's rows, whoever asks (the join API resolves it first)
+        co_hosts = frozenset(
+            Room.co_hosts.through.objects.filter(room_id=room.pk).values_list("user_id", flat=True)
         )
-        for r in rooms
-    )
+        invitees = frozenset(
+            Room.invitees.through.objects.filter(room_id=room.pk).values_list("user_id", flat=True)
+        )
+        series = tuple(LectureSeries.objects.filter(room_id=room.pk).prefetch_related("changes"))
+    return RoomEntry(room=room, co_host_ids=co_hosts, invitee_ids=invitees, series=series)
 
 
-def token_keys(name: str) -> tuple[str, ...]:
-    """The shared keys whose tokens an entry for `name` is checked against (read them with the request's
-    other cache calls and pass them to rooms_named to save a round trip)."""
-    return (hotcache.room_key(name), hotcache.ALL_ROOMS)
+def token_keys(tenant_id: int, name: str) -> tuple[str, ...]:
+    """The shared keys whose tokens an entry for (tenant, name) is checked against (read them with the
+    request's other cache calls and pass them to room_named to save a round trip)."""
+    return (hotcache.room_key(tenant_id, name), hotcache.ALL_ROOMS)
 
 
-def rooms_named(
-    name: str, user: Any, tenant: Tenant | None = None, tokens: dict[str, Any] | None = None
-) -> list[Room]:
-    """access.rooms_named() from process memory: private copies of the rooms, viewer annotations set,
-    their series ready for schedule.join_window(). `tokens`: token_keys(name) already read in this
-    request, before anything was loaded for it."""
-    keys = list(token_keys(name))
+def room_named(tenant_id: int, name: str, user: Any, tokens: dict[str, Any] | None = None) -> Room | None:
+    """The room from process memory: a private copy, viewer annotations set, its series ready for
+    schedule.join_window(). `tokens`: token_keys() already read in this request, before anything was loaded
+    for it."""
+    keys = list(token_keys(tenant_id, name))
     if tokens is None or any(k not in tokens for k in keys):
         tokens = hotcache.read_generations(keys)
-    entries = _rooms.get(name, tuple(tokens[k] for k in keys), lambda: _load(name))
-    return rooms_for_viewer(entries, user, tenant)
+    entry = _rooms.get((tenant_id, name), tuple(tokens[k] for k in keys), lambda: _load(tenant_id, name))
+    return room_for_viewer(entry, user) if entry is not None else None
 
 
-def peek(name: str) -> tuple[RoomEntry, ...] | None:
-    """This process's entries for `name` without checking their tokens (hotcache.LocalCache.peek); keep
-    what is computed from them only if current() then answers the very same tuple."""
-    entry = _rooms.peek(name)
+def peek(tenant_id: int, name: str) -> RoomEntry | None:
+    """This process's entry without checking its tokens (hotcache.LocalCache.peek); keep what is computed
+    from it only if current() then answers the very same entry."""
+    entry = _rooms.peek((tenant_id, name))
     return entry.value if entry is not None else None
 
 
-def current(name: str, tokens: dict[str, Any]) -> tuple[RoomEntry, ...] | None:
-    """The entries for `name` if they are young and carry exactly the tokens read in `tokens`."""
-    keys = token_keys(name)
-    entry = _rooms.peek(name)
+def current(tenant_id: int, name: str, tokens: dict[str, Any]) -> RoomEntry | None:
+    """The entry if it is young and carries exactly the tokens read in `tokens`."""
+    keys = token_keys(tenant_id, name)
+    entry = _rooms.peek((tenant_id, name))
     if entry is None or any(k not in tokens for k in keys):
         return None
     return entry.value if entry.tokens == tuple(tokens[k] for k in keys) else None
 
 
-def rooms_for_viewer(entries: tuple[RoomEntry, ...], user: Any, tenant: Tenant | None = None) -> list[Room]:
-    """Private copies of the rooms with the viewer annotations set and their series ready for
+def room_for_viewer(entry: RoomEntry, user: Any) -> Room:
+    """A private copy of the room with the viewer annotations set and its series ready for
     schedule.join_window()."""
-    if tenant is not None:
-        entries = tuple(e for e in entries if e.room.tenant_id == tenant.pk)
-    if not entries:
-        return []
     signed_in = getattr(user, "is_authenticated", False)
     member_of: frozenset[int] = frozenset()
     if signed_in:
         member_of = hotcache.member_tenant_ids(user)  # type: ignore[assignment]
         if member_of is None:  # a user that did not come through the cached backend (API tokens)
-            entry = hotcache.user_entry(user.pk)
-            member_of = entry.member_of if entry is not None else frozenset()
-    rooms = []
-    for e in entries:
-        room = copy.copy(e.room)
-        room.viewer_is_co_host = signed_in and user.pk in e.co_host_ids  # type: ignore[attr-defined]
-        room.viewer_is_invitee = signed_in and user.pk in e.invitee_ids  # type: ignore[attr-defined]
-        room.viewer_is_member = signed_in and room.tenant_id in member_of  # type: ignore[attr-defined]
-        room.hot_series = e.series  # type: ignore[attr-defined]
-        room.hot_window_memo = e.window_memo  # type: ignore[attr-defined]
-        rooms.append(room)
-    return rooms
+            found = hotcache.user_entry(user.pk)
+            member_of = found.member_of if found is not None else frozenset()
+    room = copy.copy(entry.room)
+    room.viewer_is_co_host = signed_in and user.pk in entry.co_host_ids  # type: ignore[attr-defined]
+    room.viewer_is_invitee = signed_in and user.pk in entry.invitee_ids  # type: ignore[attr-defined]
+    room.viewer_is_member = signed_in and room.tenant_id in member_of  # type: ignore[attr-defined]
+    room.hot_series = entry.series  # type: ignore[attr-defined]
+    room.hot_window_memo = entry.window_memo  # type: ignore[attr-defined]
+    return room
 
 
 def room_changed(room: Room) -> None:
     """The room's row was written outside its model's save() (e.g. last_used_at)."""
-    hotcache.changed(hotcache.room_key(room.name))
+    hotcache.changed(hotcache.room_key(room.tenant_id, room.name))
 
 
 def clear_local() -> None:
@@ -141,21 +117,21 @@ def clear_local() -> None:
 def _room_saved(
     sender: Any, instance: Room, update_fields: Any = None, created: bool = False, **kw: Any
 ) -> None:
-    keys = [hotcache.room_key(instance.name)]
+    keys = [hotcache.room_key(instance.tenant_id, instance.name)]
     if not created and (update_fields is None or "name" in update_fields):
         keys.append(hotcache.ALL_ROOMS)  # a rename: the old name's entry is unknown here
     hotcache.changed(*keys)
 
 
 def _room_deleted(sender: Any, instance: Room, **kw: Any) -> None:
-    hotcache.changed(hotcache.room_key(instance.name))
+    hotcache.changed(hotcache.room_key(instance.tenant_id, instance.name))
 
 
 def _people_changed(sender: Any, instance: Any, action: str, reverse: bool, **kw: Any) -> None:
     if not action.startswith("post_"):
         return
     if isinstance(instance, Room):
-        hotcache.changed(hotcache.room_key(instance.name))
+        hotcache.changed(hotcache.room_key(instance.tenant_id, instance.name))
     else:  # changed from the user's side (user.co_hosted_rooms.add(...)): which rooms is not worth a query
         hotcache.changed(hotcache.ALL_ROOMS)
 
@@ -163,8 +139,9 @@ def _people_changed(sender: Any, instance: Any, action: str, reverse: bool, **kw
 def _room_of(room_id: int | None) -> list[str]:
     if room_id is None:
         return [hotcache.ALL_ROOMS]
-    name = Room.objects.filter(pk=room_id).values_list("name", flat=True).first()
-    return [hotcache.room_key(name)] if name is not None else [hotcache.ALL_ROOMS]
+    with scopes_disabled():  # cross-tenant by id: only to name the cache key to invalidate
+        found = Room.objects.filter(pk=room_id).values_list("tenant_id", "name").first()
+    return [hotcache.room_key(*found)] if found is not None else [hotcache.ALL_ROOMS]
 
 
 def _series_saved(sender: Any, instance: LectureSeries, **kw: Any) -> None:
@@ -172,7 +149,10 @@ def _series_saved(sender: Any, instance: LectureSeries, **kw: Any) -> None:
 
 
 def _change_saved(sender: Any, instance: OccurrenceChange, **kw: Any) -> None:
-    room_id = LectureSeries.objects.filter(pk=instance.series_id).values_list("room_id", flat=True).first()
+    with scopes_disabled():  # cross-tenant by id: only to name the cache key to invalidate
+        room_id = (
+            LectureSeries.objects.filter(pk=instance.series_id).values_list("room_id", flat=True).first()
+        )
     hotcache.changed(*_room_of(room_id))
 
 

@@ -169,6 +169,11 @@ def record_use(room: Room, now: datetime) -> None:
     room.last_used_at = now  # RoomQuerySet.update() told the processes' copies of the room
 
 
+def not_found() -> Refusal:
+    """The refusal for a room that does not exist: the same as for one the person may not know of."""
+    return _refusal(Reason.NOT_FOUND)
+
+
 def join_room(
     *,
     room: Room,

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Tenant
+from tenants.scoping import TenantScopedManager
 
 BASE32_LOWER = "abcdefghijklmnopqrstuvwxyz234567"
 MAX_OCCURRENCES = 200
@@ -33,13 +34,16 @@ class RoomQuerySet(models.QuerySet["Room"]):
         """Bulk updates skip post_save: tell the per-process room caches (meetings/joincache.py)."""
         from tenants import hotcache
 
-        names = set(self.values_list("name", flat=True))
+        keys = set(self.values_list("tenant_id", "name"))
         count = super().update(**kwargs)
-        hotcache.changed(*(hotcache.room_key(name) for name in sorted(names)))
+        hotcache.changed(*(hotcache.room_key(tenant_id, name) for tenant_id, name in sorted(keys)))
         return count
 
     def active(self) -> RoomQuerySet:
         return self.filter(archived=False)
+
+
+RoomManager = TenantScopedManager.from_queryset(RoomQuerySet)
 
 
 class Room(models.Model):
@@ -81,14 +85,12 @@ class Room(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
-    objects = RoomQuerySet.as_manager()
+    objects = RoomManager()  # tenants/scoping.py
 
     class Meta:
         ordering = ["title"]
+        # Every lookup by name is within a tenant (meetings/access.py): this index serves them all.
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="room_name_unique_per_tenant")]
-        # The join API and the join cache look rooms up by name across tenants; the unique index above
-        # starts with the tenant and cannot serve that.
-        indexes = [models.Index(fields=["name"], name="room_name_idx")]
 
     def __str__(self) -> str:
         return self.title
@@ -151,6 +153,8 @@ class LectureSeries(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = TenantScopedManager()  # tenants/scoping.py
+
     class Meta:
         ordering = ["first_date", "start_time"]
         verbose_name = _("lecture series")
@@ -189,6 +193,8 @@ class OccurrenceChange(models.Model):
     note = models.CharField(_("note"), max_length=NOTE_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = TenantScopedManager()  # tenants/scoping.py
+
     class Meta:
         ordering = ["original_start"]
         constraints = [
@@ -210,6 +216,8 @@ class PersonalFeed(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lecture_feeds")
     token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantScopedManager()  # tenants/scoping.py
 
     class Meta:
         constraints = [
@@ -248,6 +256,8 @@ class MeetingSession(models.Model):
     # Bumped on every change of current_count: live viewers keep the newest (session id, version).
     version = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantScopedManager()  # tenants/scoping.py
 
     class Meta:
         ordering = ["-id"]
@@ -292,6 +302,8 @@ class Occupancy(models.Model):
     joined_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
     participant_id = models.CharField(max_length=200, blank=True)
+
+    objects = TenantScopedManager()  # tenants/scoping.py
 
     class Meta:
         constraints = [

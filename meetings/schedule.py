@@ -25,7 +25,7 @@ def join_window(room: Room, now: datetime) -> JoinWindow:
     When a room has series but none of them has a lecture left, it stays closed (opens_at None): the host
     ends the series (deletes it) to make the room an always-open room again.
 
-    Rooms from access.rooms_named() bring their series and a memo shared by the process's copies of the
+    Rooms from joincache.room_named() bring their series and a memo shared by the process's copies of the
     room (meetings/joincache.py): the answer holds until the next opening or closing of a lecture it looked
     at (at most a minute), so a burst of joins computes the recurrence once."""
     memo = getattr(room, "hot_window_memo", None)
@@ -41,7 +41,7 @@ def join_window(room: Room, now: datetime) -> JoinWindow:
 
 def _join_window(room: Room, now: datetime) -> tuple[JoinWindow, datetime | None]:
     """The window, and the first moment after `now` when an opening or closing it looked at passes."""
-    preloaded = getattr(room, "hot_series", None)  # rooms from access.rooms_named() bring their series
+    preloaded = getattr(room, "hot_series", None)  # rooms from joincache.room_named() bring their series
     if preloaded is not None:
         series_list = list(preloaded)
     else:

@@ -22,6 +22,7 @@ from django.middleware.security import SecurityMiddleware
 from django.utils import translation
 
 from portal.adapters.django import load_fixed_chain
+from portal.adapters.django_scopes import request_scope
 
 MACHINE_PREFIX = "/jitsi/"
 MACHINE_URLCONF = "portal.machine_urls"
@@ -34,7 +35,8 @@ class MachineWSGIHandler(WSGIHandler):
         # No LanguageMiddleware here: answer in the site's language, never in one a page left active in
         # this thread (tenants/language.py picks the same for /jitsi/ through the full stack).
         translation.activate(settings.LANGUAGE_CODE)
-        return super().get_response(request)
+        with request_scope():  # no tenant scope until a view enters the deployment's tenant's
+            return super().get_response(request)
 
     def load_middleware(self, is_async: bool = False) -> None:
         # SecurityMiddleware alone (its headers and HTTPS redirect), through the Django adapter.

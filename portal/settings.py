@@ -325,6 +325,8 @@ RATE_LIMIT_ACCESS_CODE_ROOM = env_str("RATE_LIMIT_ACCESS_CODE_ROOM", "50/3600")
 CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
 # Serve /bench/bare (a view without database, the benchmark's baseline); on with DEBUG.
 BENCH_VIEWS = env_bool("BENCH_VIEWS", DEBUG)
+# A query on a tenant-owned model outside a tenant scope raises (tenants/scoping.py); off: logged, answered.
+TENANT_SCOPES_STRICT = env_bool("TENANT_SCOPES_STRICT", DEBUG)
 # Sessions: "django.contrib.sessions.backends.cached_db" reads them from the cache (Redis) and saves a
 # database round trip on every signed-in request, joins included.
 # With Redis the default is cached_db: sessions (SAML session data included) stay in the database and are read

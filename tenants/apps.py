@@ -10,11 +10,12 @@ class TenantsConfig(AppConfig):
 
     def ready(self) -> None:
         from portal.adapters import pysaml2 as pysaml2_adapter
-        from tenants import hotcache, saml_config, saml_logging
+        from tenants import hotcache, middleware, saml_config, saml_logging
         from tenants.dev_idp import idp as dev_idp
 
         # Signature checks and decryption in this process (SAML_CRYPTO); pysaml2 offers no setting for it.
         pysaml2_adapter.install()
         hotcache.connect()
+        middleware.connect()
         saml_logging.install()
         saml_config.add_inline_metadata(dev_idp.inline_metadata, on_clear=dev_idp.clear_server_cache)

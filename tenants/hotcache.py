@@ -44,8 +44,9 @@ def user_key(user_id: Any) -> str:
     return f"{PREFIX}user:{user_id}"
 
 
-def room_key(name: str) -> str:
-    return f"{PREFIX}room:{bounded(name)}"
+def room_key(tenant_id: int, name: str) -> str:
+    """The token of one room, by (tenant, name): rooms are always looked up in their tenant."""
+    return f"{PREFIX}room:{tenant_id}:{bounded(name)}"
 
 
 def bounded(part: str) -> str:

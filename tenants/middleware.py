@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from portal.adapters.django_scopes import enter_cross_tenant, enter_scope, request_scope
 from tenants.models import Tenant, TenantHost
 
 # Paths that belong to the portal on every host; everything else on a tenant's host is that tenant's page.
@@ -50,10 +51,19 @@ def host_map() -> dict[str, Tenant]:
     return mapping
 
 
-def forget_hosts() -> None:
-    """Called when host names change, so this process sees them at once."""
+def forget_hosts(*args: Any, **kwargs: Any) -> None:
+    """Host names or tenants changed: this process sees them at once (others within _HOST_MAP_TTL).
+    Connected to TenantHost's and Tenant's saves and deletions (connect() below)."""
     global _host_map_cache
     _host_map_cache = (0.0, {})
+
+
+def connect() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    for signal in (post_save, post_delete):
+        for model in (Tenant, TenantHost):
+            signal.connect(forget_hosts, sender=model, dispatch_uid=f"forget_hosts_{model.__name__}")
 
 
 class TenantMiddleware:
@@ -61,6 +71,11 @@ class TenantMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Every request starts without a tenant scope (tenants/scoping.py) and leaves the one it entered.
+        with request_scope():
+            return self._resolve_host(request)
+
+    def _resolve_host(self, request: HttpRequest) -> HttpResponse:
         request.tenant = None  # type: ignore[attr-defined]
         host = request.get_host().split(":")[0].lower()
         host_tenant = host_map().get(host)
@@ -77,6 +92,8 @@ class TenantMiddleware:
     ) -> HttpResponse | None:
         slug = kwargs.pop("tenant", None)
         if slug is None:
+            if request.path_info.startswith("/admin/"):
+                enter_cross_tenant()  # the operators' admin lists every tenant's rows (portal/admin.py)
             return None
         host_tenant = getattr(request, "host_tenant", None)
         tenant = Tenant.objects.filter(slug=slug, is_active=True).select_related("deployment").first()
@@ -91,4 +108,5 @@ class TenantMiddleware:
                 status=404,
             )
         request.tenant = tenant  # type: ignore[attr-defined]
+        enter_scope(tenant=tenant)
         return None

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tenants.fields import SealedTextField, ServiceURLField
+from tenants.scoping import TenantScopedManager
 
 slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
@@ -218,6 +219,8 @@ class AuditEntry(models.Model):
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    objects = TenantScopedManager()  # tenants/scoping.py
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = _("audit entries")
@@ -264,6 +267,8 @@ class SigningKey(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantScopedManager()  # tenants/scoping.py
 
     class Meta:
         ordering = ["-created_at"]
@@ -341,6 +346,8 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(_("expires"))
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantScopedManager()  # tenants/scoping.py
 
     class Meta:
         ordering = ["-created_at"]

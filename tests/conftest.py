@@ -82,6 +82,18 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _tenant_scopes():
+    """Queries outside a tenant scope raise (tenants/scoping.py). Test bodies and fixtures (module-scoped ones
+    too) read and write the database directly, across tenants, so they run with scopes disabled; every request
+    they make starts without a scope again (TenantMiddleware) and enters its tenant's, as in production."""
+    from django.test import override_settings
+    from django_scopes import scopes_disabled
+
+    with override_settings(TENANT_SCOPES_STRICT=True), scopes_disabled():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _site_language():
     """A test client request leaves its language active in the test's thread (as it does in a worker thread

@@ -1,7 +1,7 @@
 """POST /api/v1/rooms/<room>/join/: a join token for a signed-in user, as JSON.
 
-The room is looked up by name among the rooms the user may know of: those of their tenants, those they host
-or are invited to, and link rooms. On a tenant's own host name only that tenant's rooms count.
+The tenant is resolved first (meetings/api/join_tenant.py: the token's, `X-Tenant`, the tenant's own host, the
+person's only membership); the room is then looked up by (tenant, name) and the access matrix decides.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -20,9 +20,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from meetings import joincache, ratelimit
-from meetings.access import may_look_up, rooms_named
 from meetings.api import quick_join
-from meetings.joining import JoinTicket, join_room
+from meetings.api.join_tenant import JoinTenant
+from meetings.joining import JoinTicket, join_room, not_found
 from tenants.api.errors import ErrorSerializer, error_response
 from tenants.api.parsers import JSONParser  # DRF's, with deep nesting a 400
 from tenants.api.permissions import token_scope
@@ -72,14 +72,15 @@ class JoinAddressThrottle(AddressRateThrottle):
 
     def also_get(self, request: Request, view: Any) -> tuple[str, ...]:
         name = view.kwargs.get("room")
-        return joincache.token_keys(name) if isinstance(name, str) else ()
+        tenant_id = getattr(request, "join_tenant_id", None)  # JoinTenant resolved it before the throttles
+        return joincache.token_keys(tenant_id, name) if isinstance(name, str) and tenant_id else ()
 
     def prefetched(self, request: Request, found: dict[str, Any]) -> None:
         request.hot_tokens = found  # type: ignore[attr-defined]
 
 
 class JoinRoomView(APIView):
-    permission_classes = [IsAuthenticated, token_scope(ApiToken.Scope.JOIN)]
+    permission_classes = [IsAuthenticated, token_scope(ApiToken.Scope.JOIN), JoinTenant]
     throttle_classes = [
         JoinAddressThrottle,
         TokenRateThrottle,
@@ -94,11 +95,32 @@ class JoinRoomView(APIView):
 
     @extend_schema(
         request=JoinRequestSerializer,
+        parameters=[
+            OpenApiParameter(
+                "X-Tenant",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description=(
+                    "The room's institution (its short name). Needed with a session that belongs to several "
+                    "institutions (or none) outside an institution's own host name; a token's is its own."
+                ),
+            )
+        ],
         responses={
             200: JoinResponseSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "`tenant_required`: name the institution (X-Tenant); `tenant_mismatch`: not the token's"
+                ),
+            ),
             403: OpenApiResponse(ErrorSerializer, description="Not invited, or access code missing/wrong"),
-            404: OpenApiResponse(ErrorSerializer, description="No such room (or not yours to know)"),
-            409: OpenApiResponse(ErrorSerializer, description="Not open yet (`opens_at`), or ambiguous name"),
+            404: OpenApiResponse(
+                ErrorSerializer,
+                description="No such room (or not yours to know); `tenant_not_found`: no such institution",
+            ),
+            409: OpenApiResponse(ErrorSerializer, description="Not open yet (`opens_at`)"),
             429: OpenApiResponse(
                 ErrorSerializer,
                 description=(
@@ -112,34 +134,19 @@ class JoinRoomView(APIView):
     )
     def post(self, request: Request, room: str) -> Response:
         access_code = _access_code(request.data)  # by hand: a serializer per join costs more than the token
-        # On a tenant's own host name only its rooms count; a personal API token acts in its own tenant only,
-        # whatever else its person is a member of (another tenant's host name with it finds nothing).
-        host_tenant = getattr(request._request, "host_tenant", None)
-        token = request.auth if isinstance(request.auth, ApiToken) else None
-        tenant = token.tenant if token is not None else host_tenant
+        tenant_id = request.join_tenant_id  # type: ignore[attr-defined]  # set by JoinTenant
         tokens = getattr(request, "hot_tokens", None)  # read by JoinAddressThrottle
-        rooms: list[Any] = []
-        if token is None or host_tenant is None or host_tenant.pk == token.tenant_id:
-            rooms = [
-                r for r in rooms_named(room, request.user, tenant, tokens) if may_look_up(r, request.user)
-            ]
-        if not rooms:
-            return error_response(
-                status=status.HTTP_404_NOT_FOUND, code="not_found", message=_("No such room.")
+        chosen = joincache.room_named(tenant_id, room, request.user, tokens)
+        result = (
+            not_found()
+            if chosen is None
+            else join_room(
+                room=chosen,
+                user=request.user,
+                now=timezone.now(),
+                access_code=access_code,
+                client=ratelimit.client_address(request._request),  # as the join page counts codes
             )
-        chosen = quick_join.pick(rooms)
-        if chosen is None:
-            return error_response(
-                status=status.HTTP_409_CONFLICT,
-                code="ambiguous",
-                message=_("Several institutions have a room of this name; use your institution's address."),
-            )
-        result = join_room(
-            room=chosen,
-            user=request.user,
-            now=timezone.now(),
-            access_code=access_code,
-            client=ratelimit.client_address(request._request),  # as the join page counts codes
         )
         if not isinstance(result, JoinTicket):
             extra: dict[str, Any] = {}

@@ -8,7 +8,9 @@ CPU per join; this path answers the common case with the same checks and the sam
 - CSRF checked exactly as DRF's SessionAuthentication does (DRF's own CSRFCheck);
 - the per-address rate limit counted in the same round trip that reads the session, the user's generation
   token (tenants/session_ahead.py) and the room's tokens (meetings/joincache.py);
-- access decided by the same functions (rooms_named, may_look_up, join_room);
+- the tenant resolved as the DRF view resolves it (meetings/api/join_tenant.py): the tenant's own host, else
+  the person's only membership (a request naming a tenant goes to DRF), then the room found by (tenant, name);
+- access decided by the same functions (joincache.room_named, join_room);
 - the round trip overlaps the work: the command goes out first, then the body, CSRF and the join are
   decided from this process's copies of the user and the room (as the session's user was last seen here),
   and only then is the answer read; the early decision is kept only if the tokens read confirm every copy
@@ -36,10 +38,12 @@ from rest_framework.authentication import CSRFCheck
 from rest_framework.renderers import JSONRenderer
 
 from meetings import joincache
-from meetings.access import may_look_up, rooms_named
+from meetings.api.join_tenant import hinted_tenant_id, member_tenants, only_membership
 from meetings.joining import JoinTicket, Refusal, join_room, record_use
 from meetings.models import Room
+from portal.adapters.django_scopes import enter_scope
 from tenants import hotcache, session_ahead
+from tenants.api.permissions import TENANT_HEADER, TENANT_QUERY
 
 _renderer = JSONRenderer()
 
@@ -53,19 +57,13 @@ class Prefetched:
     found: dict[str, Any]
 
 
-def pick(rooms: list[Room]) -> Room | None:
-    """Prefer the room of one's own tenant when link rooms of other tenants share its name."""
-    if len(rooms) == 1:
-        return rooms[0]
-    own = [r for r in rooms if getattr(r, "viewer_is_member", False)]
-    return own[0] if len(own) == 1 else None
-
-
 def _eligible(request: HttpRequest) -> bool:
     return (
         settings.JOIN_QUICK_PATH
         and request.method == "POST"
         and "HTTP_AUTHORIZATION" not in request.META
+        and TENANT_HEADER not in request.META  # a named tenant: DRF resolves (and checks) it
+        and TENANT_QUERY not in request.GET
         and request.content_type == "application/json"
         and settings.SESSION_COOKIE_NAME in request.COOKIES
         and hasattr(cache, "hit_later")  # Redis (portal.redis_cache): the one-round-trip counter
@@ -112,16 +110,20 @@ def _access_code(request: HttpRequest) -> tuple[bool, str | None]:
 class _Guess:
     """A join decided while Redis was still answering, from this process's copies as they were."""
 
+    tenant_id: int
     user_entry: Any
-    room_entries: tuple[Any, ...]
+    room_entry: Any
     result: JoinTicket | Refusal
     body: bytes  # the response body for a JoinTicket, rendered ahead too
 
-    def holds(self, user: Any, room_name: str, found: dict[str, Any]) -> bool:
+    def holds(self, user: Any, tenant_id: int, room_name: str, found: dict[str, Any]) -> bool:
         """True if the answer read confirms every copy it used: the session's user is the remembered one
-        with the very same entry (its token matched), and the room entries carry the tokens read."""
-        return getattr(user, "_hot_entry", None) is self.user_entry and (
-            joincache.current(room_name, found) is self.room_entries
+        with the very same entry (its token matched), in the same tenant, and the room entry carries the
+        tokens read."""
+        return (
+            tenant_id == self.tenant_id
+            and getattr(user, "_hot_entry", None) is self.user_entry
+            and joincache.current(tenant_id, room_name, found) is self.room_entry
         )
 
 
@@ -135,27 +137,35 @@ def _body(ticket: JoinTicket) -> bytes:
     return _renderer.render(data)  # type: ignore[no-any-return]
 
 
-def _join(rooms: list[Room], user: Any) -> JoinTicket | Refusal | None:
-    """join_room() without an access code for the room `user` means (None: not found or ambiguous, the DRF
-    view says which)."""
-    chosen = pick([r for r in rooms if may_look_up(r, user)])
-    if chosen is None:
+def _join(room: Room | None, user: Any) -> JoinTicket | Refusal | None:
+    """join_room() without an access code (None: no such room, the DRF view says so)."""
+    if room is None:
         return None
-    return join_room(room=chosen, user=user, now=timezone.now(), record=False)
+    return join_room(room=room, user=user, now=timezone.now(), record=False)
 
 
-def _guess(request: HttpRequest, room_name: str) -> _Guess | None:
-    """The join as it will most likely be decided: the user this session had, the room entries in memory."""
-    user_id = session_ahead.remembered_user(request)
-    user = hotcache.peek_user(user_id) if user_id is not None else None
-    entries = joincache.peek(room_name)
-    if user is None or entries is None:
+def _tenant_ahead(request: HttpRequest, remembered: Any) -> int | None:
+    """The join's tenant as far as it is known before Redis answers: the host's, or the only membership of
+    the user this session had in this process."""
+    found = hinted_tenant_id(request)
+    if found is None and remembered is not None:
+        found = only_membership(member_tenants(remembered))
+    return found
+
+
+def _guess(tenant_id: int | None, remembered: Any, room_name: str) -> _Guess | None:
+    """The join as it will most likely be decided: the user this session had, the room entry in memory."""
+    if tenant_id is None or remembered is None:
         return None
-    rooms = joincache.rooms_for_viewer(entries, user, getattr(request, "host_tenant", None))
-    result = _join(rooms, user)
+    entry = joincache.peek(tenant_id, room_name)
+    if entry is None:
+        return None
+    enter_scope(tenant=tenant_id)
+    result = _join(joincache.room_for_viewer(entry, remembered), remembered)
     if result is None:
         return None
-    return _Guess(user._hot_entry, entries, result, _body(result) if isinstance(result, JoinTicket) else b"")
+    body = _body(result) if isinstance(result, JoinTicket) else b""
+    return _Guess(tenant_id, remembered._hot_entry, entry, result, body)
 
 
 def answer(request: HttpRequest, room_name: str, throttle: Any) -> HttpResponse | None:
@@ -167,8 +177,12 @@ def answer(request: HttpRequest, room_name: str, throttle: Any) -> HttpResponse 
     limit, duration = throttle.parse_rate(throttle.rate) if throttle.rate else (None, None)
     if key is None or limit is None or duration is None:
         return None
+    user_id = session_ahead.remembered_user(request)
+    remembered = hotcache.peek_user(user_id) if user_id is not None else None
+    tenant_ahead = _tenant_ahead(request, remembered)
+    room_keys = joincache.token_keys(tenant_ahead, room_name) if tenant_ahead is not None else ()
     pending = cache.hit_later(  # type: ignore[attr-defined]
-        key, duration, (*session_ahead.keys(request), *joincache.token_keys(room_name))
+        key, duration, (*session_ahead.keys(request), *room_keys)
     )
     # While Redis counts and reads: the body, CSRF, and the join decided from this process's copies (a
     # blocking wait for the answer costs a busy server more CPU than this work).
@@ -177,7 +191,7 @@ def answer(request: HttpRequest, room_name: str, throttle: Any) -> HttpResponse 
         usable, code = _access_code(request)
         checked = usable and code is None and _csrf_ok(request)  # a code: the DRF view counts and checks it
         if checked:
-            guess = _guess(request, room_name)
+            guess = _guess(tenant_ahead, remembered, room_name)
     finally:
         count, retry_after, found = pending()  # always read: the connection must not keep the answer
     request.join_prefetched = Prefetched(count, retry_after, found)  # type: ignore[attr-defined]
@@ -187,12 +201,17 @@ def answer(request: HttpRequest, room_name: str, throttle: Any) -> HttpResponse 
     if user is None:
         return None
     request.user = user
+    tenant_id = hinted_tenant_id(request)
+    if tenant_id is None:
+        tenant_id = only_membership(member_tenants(user))
+        if tenant_id is None:
+            return None  # several memberships or none: the DRF view asks for the tenant
+    enter_scope(tenant=tenant_id)
     result: JoinTicket | Refusal | None
-    if guess is not None and guess.holds(user, room_name, found):
+    if guess is not None and guess.holds(user, tenant_id, room_name, found):
         result, body = guess.result, guess.body
     else:
-        rooms = rooms_named(room_name, user, getattr(request, "host_tenant", None), found)
-        result = _join(rooms, user)
+        result = _join(joincache.room_named(tenant_id, room_name, user, found), user)
         body = _body(result) if isinstance(result, JoinTicket) else b""
     if not isinstance(result, JoinTicket):
         return None  # refused (or not found): the DRF view answers with the reason

@@ -55,7 +55,8 @@ class BearerTokenAuthentication(BaseAuthentication):
         if parts is None:
             raise unknown
         prefix, secret = parts
-        token = ApiToken.objects.select_related("user", "tenant").filter(prefix=prefix).first()
+        # Across tenants: the token names its tenant, which is not known before it is found.
+        token = ApiToken.objects.cross_tenant().select_related("user", "tenant").filter(prefix=prefix).first()
         if token is None or not secret_matches(token, secret):
             raise unknown
         if token.revoked_at is not None:

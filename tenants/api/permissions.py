@@ -23,6 +23,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from portal.adapters.django_scopes import enter_scope
 from portal.validators import refuse_control_characters
 from tenants.api.errors import ApiBadRequest
 from tenants.api.services import role_scopes
@@ -118,6 +119,7 @@ def resolve_api_context(request: Request) -> ApiContext:
     context = ApiContext(tenant=membership.tenant, membership=membership, scopes=scopes, token=token)
     request.api_context = context  # type: ignore[attr-defined]
     request.tenant = membership.tenant  # type: ignore[attr-defined]
+    enter_scope(tenant=membership.tenant)  # the rest of the request: this tenant's rows only
     return context
 
 

@@ -116,5 +116,6 @@ def record_token_use(*, token: ApiToken) -> None:
     now = timezone.now()
     if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
         return
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    # The token itself, used while it authenticates (before the request's tenant scope is entered).
+    ApiToken.objects.cross_tenant().filter(pk=token.pk).update(last_used_at=now)
     token.last_used_at = now

@@ -43,7 +43,9 @@ class TokenListView(generics.ListCreateAPIView[ApiToken]):
 
     def get_queryset(self) -> Any:
         return (
-            ApiToken.objects.filter(user=cast(User, self.request.user))
+            # The person's own tokens in every institution (this endpoint has no tenant).
+            ApiToken.objects.cross_tenant()
+            .filter(user=cast(User, self.request.user))
             .select_related("tenant")
             .order_by("-created_at", "-pk")
         )
@@ -83,7 +85,12 @@ class TokenDetailView(generics.GenericAPIView[ApiToken]):
     lookup_field = "prefix"
 
     def get_object(self) -> ApiToken:
-        mine = ApiToken.objects.select_related("tenant").filter(user=cast(User, self.request.user))
+        # The person's own tokens in every institution (this endpoint has no tenant).
+        mine = (
+            ApiToken.objects.cross_tenant()
+            .select_related("tenant")
+            .filter(user=cast(User, self.request.user))
+        )
         token: ApiToken = get_object_or_404(mine, prefix=self.kwargs["prefix"])
         return token
 

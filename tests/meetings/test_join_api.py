@@ -70,9 +70,11 @@ def test_anonymous_is_refused(client, room):
 
 def test_outsider_gets_404_for_tenant_room_but_may_join_link_room(client, room, outsider):
     client.force_login(outsider)
-    assert join(client, room.name).status_code == 404
+    assert join(client, room.name, HTTP_X_TENANT=room.tenant.slug).status_code == 404
     Room.objects.filter(pk=room.pk).update(access=Room.Access.LINK)
-    assert join(client, room.name).status_code == 200
+    # Without a hint the outsider's only institution is the tenant: the room is looked up there.
+    assert join(client, room.name).status_code == 404
+    assert join(client, room.name, HTTP_X_TENANT=room.tenant.slug).status_code == 200
 
 
 def test_unknown_room(client, member):
@@ -139,14 +141,13 @@ def test_same_name_in_two_tenants(client, room, member, other_tenant):
     # The member's own tenant wins over another tenant's link room.
     data = join(client, room.name).json()
     assert data["jitsi_url"].startswith("https://meet.uzh.example.org/")
-    # Someone in neither tenant sees only the link room.
+    # Someone in neither tenant names the tenant of the link room they were given.
     third = MembershipFactory(tenant=TenantFactory(slug="unibe")).user
     client.force_login(third)
-    assert join(client, room.name).json()["jitsi_url"].startswith("https://meet.eth.example.org/")
-    # Two link rooms of the same name, neither tenant one's own: ambiguous, not a guess.
-    Room.objects.filter(pk=room.pk).update(access=Room.Access.LINK)
-    response = join(client, room.name)
-    assert response.status_code == 409 and response.json()["error"]["code"] == "ambiguous"
+    assert join(client, room.name).status_code == 404  # looked up in their own institution
+    named = join(client, room.name, HTTP_X_TENANT="eth").json()
+    assert named["jitsi_url"].startswith("https://meet.eth.example.org/")
+    assert join(client, room.name, HTTP_X_TENANT="uzh").status_code == 404  # a tenant room of uzh
 
 
 def test_get_is_not_allowed(client, room, member):

@@ -34,8 +34,10 @@ def room(tenant, host):
     return RoomFactory(tenant=tenant, owner=host, name="cache-room")
 
 
-def join(client: Client, name: str = "cache-room"):
-    return client.post(f"/api/v1/rooms/{name}/join/", {}, content_type="application/json")
+def join(client: Client, name: str = "cache-room", tenant: str | None = None):
+    """`tenant`: named in X-Tenant (people who are not members of the room's tenant name it)."""
+    extra = {"HTTP_X_TENANT": tenant} if tenant else {}
+    return client.post(f"/api/v1/rooms/{name}/join/", {}, content_type="application/json", **extra)
 
 
 def claims(response) -> dict:
@@ -49,10 +51,10 @@ def signed_in(user) -> Client:
     return client
 
 
-def warm(client: Client, name: str = "cache-room"):
+def warm(client: Client, name: str = "cache-room", tenant: str | None = None):
     """Two joins: the first records last_used_at (which reloads the room once), the second is cached."""
-    join(client, name)
-    return join(client, name)
+    join(client, name, tenant)
+    return join(client, name, tenant)
 
 
 def test_a_warm_join_reads_nothing_from_postgresql(room, member, django_assert_num_queries):
@@ -76,7 +78,12 @@ def test_blocked_member_is_refused_at_once(room, host, admin_user, member, tenan
     set_member_blocked(
         actor=admin_user, membership=Membership.objects.get(user=member, tenant=tenant), blocked=True
     )
-    assert join(client).status_code == 404  # a tenant room, and no longer a member: as if it did not exist
+    assert (
+        join(client).status_code == 400
+    )  # no longer a member anywhere: which institution? (tenant_required)
+    assert (
+        join(client, tenant="uzh").status_code == 404
+    )  # a tenant room, not a member: as if it did not exist
     set_member_blocked(
         actor=admin_user, membership=Membership.objects.get(user=member, tenant=tenant), blocked=False
     )
@@ -87,7 +94,7 @@ def test_blocked_by_bulk_update_is_refused_at_once(room, member, tenant):
     client = signed_in(member)
     assert warm(client).status_code == 200
     Membership.objects.filter(user=member, tenant=tenant).update(is_blocked=True)
-    assert join(client).status_code == 404
+    assert join(client, tenant="uzh").status_code == 404
 
 
 def test_deactivated_user_is_signed_out_at_once(room, member):
@@ -108,9 +115,11 @@ def test_archived_room_is_refused_at_once(room, host, member):
 
 def test_room_changed_by_bulk_update_is_seen_at_once(room, outsider):
     client = signed_in(outsider)
-    assert warm(client).status_code == 404  # a tenant room: invisible to another tenant's people
+    assert (
+        warm(client, tenant="uzh").status_code == 404
+    )  # a tenant room: invisible to another tenant's people
     Room.objects.filter(pk=room.pk).update(access=Room.Access.LINK)
-    assert join(client).status_code == 200
+    assert join(client, tenant="uzh").status_code == 200
 
 
 def test_invitee_added_may_enter_an_invite_room_at_once(room, host, member):
@@ -163,12 +172,14 @@ def test_new_app_secret_signs_the_next_token(room, member, tenant):
 def test_a_change_made_by_another_process_is_seen_through_the_shared_token(room, outsider):
     """Another process changes the row and replaces the token in Redis; this process was told nothing."""
     client = signed_in(outsider)
-    assert warm(client).status_code == 404
+    assert warm(client, tenant="uzh").status_code == 404
     with connection.cursor() as cursor:  # no signal reaches this process's copies
         cursor.execute("UPDATE meetings_room SET access = 'link' WHERE id = %s", [room.pk])
-    assert join(client).status_code == 404  # the copy is in use...
-    hotcache._replace([hotcache.room_key(room.name)])  # ...until the other process's commit hook runs
-    assert join(client).status_code == 200
+    assert join(client, tenant="uzh").status_code == 404  # the copy is in use...
+    hotcache._replace(
+        [hotcache.room_key(room.tenant_id, room.name)]
+    )  # ...until the other process's commit hook runs
+    assert join(client, tenant="uzh").status_code == 200
 
 
 def test_a_lost_token_cannot_match_an_old_copy(room, outsider):
@@ -176,20 +187,20 @@ def test_a_lost_token_cannot_match_an_old_copy(room, outsider):
     from django.core.cache import cache
 
     client = signed_in(outsider)
-    assert warm(client).status_code == 404
+    assert warm(client, tenant="uzh").status_code == 404
     with connection.cursor() as cursor:
         cursor.execute("UPDATE meetings_room SET access = 'link' WHERE id = %s", [room.pk])
-    cache.delete_many([hotcache.room_key(room.name)])
-    assert join(client).status_code == 200
+    cache.delete_many([hotcache.room_key(room.tenant_id, room.name)])
+    assert join(client, tenant="uzh").status_code == 200
 
 
 def test_copies_are_not_used_beyond_their_age_limit(room, outsider, settings):
     settings.HOT_CACHE_MAX_AGE = 0  # writes that bypass signals (raw SQL) are seen after this many seconds
     client = signed_in(outsider)
-    assert warm(client).status_code == 404
+    assert warm(client, tenant="uzh").status_code == 404
     with connection.cursor() as cursor:
         cursor.execute("UPDATE meetings_room SET access = 'link' WHERE id = %s", [room.pk])
-    assert join(client).status_code == 200
+    assert join(client, tenant="uzh").status_code == 200
 
 
 def test_outsider_never_sees_another_tenants_copy(room, outsider, member):
@@ -213,7 +224,7 @@ def test_request_user_is_a_private_copy(room, member):
 
 def test_the_window_memo_turns_at_the_lecture_boundaries(room, host, member):
     """The memo of schedule.join_window() holds only until the next opening or closing it saw."""
-    from meetings.access import rooms_named
+    from meetings.joincache import room_named
     from meetings.joining import JoinTicket, Refusal, join_room
 
     start = (timezone.localtime() + timedelta(days=1)).replace(hour=10, minute=15, second=0, microsecond=0)
@@ -230,7 +241,7 @@ def test_the_window_memo_turns_at_the_lecture_boundaries(room, host, member):
     opens, closes = start - timedelta(minutes=15), start + timedelta(minutes=90 + 15)
 
     def attempt(now):
-        (found,) = rooms_named(room.name, member)
+        found = room_named(room.tenant_id, room.name, member)
         return join_room(room=found, user=member, now=now)
 
     for _ in range(2):  # the second round answers from the memo, at the same moments

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from django_scopes import scope
 
 from meetings import events as ev
 from meetings import live
@@ -317,8 +318,9 @@ def test_concurrent_duplicate_deliveries_count_once():
         def deliver(bodies=bodies, errors=errors, barrier=barrier):
             try:
                 barrier.wait()
-                for kind, body in bodies:
-                    live.record_event(deployment=demo.deployment, event=ev.parse_event(kind, body))
+                with scope(tenant=demo.pk):  # a new thread has no scope: enter it as the event view does
+                    for kind, body in bodies:
+                        live.record_event(deployment=demo.deployment, event=ev.parse_event(kind, body))
             except BaseException as exc:  # reported below
                 errors.append(exc)
             finally:

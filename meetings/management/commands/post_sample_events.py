@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django_scopes import scope
 
 from meetings import events as ev
 from meetings import live
@@ -105,7 +106,8 @@ class Command(BaseCommand):
                 time.sleep(opts["delay"])
             data = json.dumps(body, separators=(",", ":")).encode()
             if opts["local"]:
-                outcome = live.record_event(deployment=deployment, event=ev.parse_event(kind, data))
+                with scope(tenant=deployment.tenant_id):  # as the event view: the deployment's tenant
+                    outcome = live.record_event(deployment=deployment, event=ev.parse_event(kind, data))
                 self.stdout.write(f"{kind}: count {outcome.count}")
                 continue
             url = f"{opts['url'].rstrip('/')}/jitsi/{deployment.slug}/events/{kind}"

@@ -15,6 +15,7 @@ import urllib.request
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django_scopes import scopes_disabled
 
 from meetings import live
 from meetings.models import MeetingSession
@@ -54,6 +55,10 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=5.0, help="seconds per request (default 5)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        with scopes_disabled():  # every deployment's live rooms, across tenants
+            self._handle(**opts)
+
+    def _handle(self, **opts: Any) -> None:
         deployments = JitsiDeployment.objects.filter(tenant__is_active=True).order_by("slug")
         if opts["deployment"]:
             deployments = deployments.filter(slug__in=opts["deployment"])

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django_scopes import scope
 
 from meetings import services
 from meetings.models import LectureSeries, Room
@@ -27,6 +28,10 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug="demo").first()
         if tenant is None:
             raise CommandError("tenant demo is missing: run `manage.py seed_demo` first")
+        with scope(tenant=tenant):  # the demo tenant's rows only
+            self._seed(tenant)
+
+    def _seed(self, tenant: Tenant) -> None:
         if settings.PORTAL_DEV_IDP:
             # The person the development IdP's `lecturer` signs in as, so that they find these rooms.
             from tenants.dev_idp import idp as dev_idp

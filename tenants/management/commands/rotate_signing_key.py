@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django_scopes import scope
 
 from tenants.keys import kid_digest, rotate_signing_key
 from tenants.models import JitsiDeployment, Tenant
@@ -21,7 +22,8 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug=options["tenant"]).select_related("deployment").first()
         if tenant is None:
             raise CommandError(f"no tenant {options['tenant']!r}")
-        key = rotate_signing_key(tenant=tenant, actor=None)
+        with scope(tenant=tenant):  # the named tenant's keys only
+            key = rotate_signing_key(tenant=tenant, actor=None)
         deployment = getattr(tenant, "deployment", None)
         self.stdout.write(f"new active key {key.kid}")
         if deployment is not None:
