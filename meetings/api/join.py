@@ -62,7 +62,7 @@ class JoinAddressThrottle(AddressRateThrottle):
     round trip; or taking the hit the quick path already counted (meetings/api/quick_join.py)."""
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        ahead = getattr(request._request, "join_prefetched", None)
+        ahead = getattr(request, "join_prefetched", None)  # DRF passes unknown attributes to the HttpRequest
         if not isinstance(ahead, quick_join.Prefetched) or self.rate is None:
             return super().allow_request(request, view)
         self.retry_after = ahead.retry_after
@@ -114,7 +114,7 @@ class JoinRoomView(APIView):
         access_code = _access_code(request.data)  # by hand: a serializer per join costs more than the token
         # On a tenant's own host name only its rooms count; a personal API token acts in its own tenant only,
         # whatever else its person is a member of (another tenant's host name with it finds nothing).
-        host_tenant = getattr(request._request, "host_tenant", None)
+        host_tenant = getattr(request, "host_tenant", None)  # set on the HttpRequest; DRF passes it through
         token = request.auth if isinstance(request.auth, ApiToken) else None
         tenant = token.tenant if token is not None else host_tenant
         tokens = getattr(request, "hot_tokens", None)  # read by JoinAddressThrottle
@@ -139,7 +139,7 @@ class JoinRoomView(APIView):
             user=request.user,
             now=timezone.now(),
             access_code=access_code,
-            client=ratelimit.client_address(request._request),  # as the join page counts codes
+            client=ratelimit.client_address(request),  # as the join page counts codes
         )
         if not isinstance(result, JoinTicket):
             extra: dict[str, Any] = {}

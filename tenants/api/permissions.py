@@ -85,7 +85,7 @@ def resolve_api_context(request: Request) -> ApiContext:
             )
         scopes = frozenset(token.scopes) & role_scopes(membership)
     else:
-        host_tenant = getattr(request._request, "host_tenant", None)
+        host_tenant = getattr(request, "host_tenant", None)  # set on the HttpRequest; DRF passes it through
         if slug is not None:
             membership = _membership(user, {"tenant__slug": slug})
             if membership is None:
