@@ -186,7 +186,7 @@ def _refused(
 @never_cache
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, room: str) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant  # type: ignore[attr-defined]  # set by TenantMiddleware (tenants/requests.py)
     found = rooms_named(room, request.user, tenant)  # tenant comes with its deployment from the middleware
     if not found:
         return not_found(request)

@@ -124,7 +124,7 @@ def take_code_attempt(room_id: int, client: str) -> int | None:
         return None
     take = getattr(cache, "take", None)
     if take is not None:  # Redis (portal.redis_cache): atomic, one round trip
-        return take(counters)  # type: ignore[no-any-return]
+        return take(counters)
     return _take_locally(counters)
 
 

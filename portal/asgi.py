@@ -31,7 +31,7 @@ def application(scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[Non
     wraps itself in channels.auth.AuthMiddlewareStack."""
     kind = scope["type"]
     if kind == "http":
-        return django_asgi_app(scope, receive, send)  # type: ignore[no-any-return]  # Django's handler is untyped here
+        return django_asgi_app(scope, receive, send)
     if kind == "websocket":
         return websocket(scope, receive, send)
     return _unsupported(kind)

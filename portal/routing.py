@@ -38,4 +38,4 @@ def websocket(scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]
     ALLOWED_HOSTS (and DEBUG) as they are now, as the HTTP side does."""
     if _malformed_origin(scope):
         return WebsocketDenier()(scope, receive, send)
-    return AllowedHostsOriginValidator(router)(scope, receive, send)  # type: ignore[no-any-return]  # channels is untyped
+    return AllowedHostsOriginValidator(router)(scope, receive, send)

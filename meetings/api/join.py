@@ -75,7 +75,7 @@ class JoinAddressThrottle(AddressRateThrottle):
         return joincache.token_keys(name) if isinstance(name, str) else ()
 
     def prefetched(self, request: Request, found: dict[str, Any]) -> None:
-        request.hot_tokens = found  # type: ignore[attr-defined]
+        request.hot_tokens = found  # type: ignore[attr-defined]  # the portal's attribute on DRF's request, read by JoinAddressThrottle
 
 
 class JoinRoomView(APIView):

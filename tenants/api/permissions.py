@@ -68,7 +68,7 @@ def resolve_api_context(request: Request) -> ApiContext:
     """Find the request's tenant and the caller's membership there (cached on the request)."""
     cached = getattr(request, "api_context", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     user: Any = request.user
     token = request.auth if isinstance(request.auth, ApiToken) else None
     slug = named_tenant(request)
@@ -116,8 +116,8 @@ def resolve_api_context(request: Request) -> ApiContext:
             membership = memberships[0]
         scopes = role_scopes(membership)
     context = ApiContext(tenant=membership.tenant, membership=membership, scopes=scopes, token=token)
-    request.api_context = context  # type: ignore[attr-defined]
-    request.tenant = membership.tenant  # type: ignore[attr-defined]
+    request.api_context = context  # type: ignore[attr-defined]  # the portal's attributes on DRF's request
+    request.tenant = membership.tenant  # type: ignore[attr-defined]  # idem
     return context
 
 
