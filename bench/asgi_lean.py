@@ -1,9 +1,9 @@
-"""channels' own routing stack for the live-count websockets, to compare with portal/asgi.py
-(bench/fanout.py --asgi bench.asgi_lean:application).
+"""Channels' routing stack for the live-count websockets behind ProtocolTypeRouter, to compare with
+portal/asgi.py (bench/fanout.py --asgi bench.asgi_lean:application).
 
 ProtocolTypeRouter, AllowedHostsOriginValidator and URLRouter without Channels' cookie, session and auth
-middleware: what portal/asgi.py served before it chose each connection's consumer up front (portal.routing).
-Measured 23.5-23.6 KiB per idle viewer against 21.7 KiB for portal/asgi.py (README, "Live counts").
+middleware: portal/asgi.py serves the same origin check and router (portal/routing.py) but picks HTTP or
+websocket without a router coroutine of its own staying suspended above each socket.
 """
 
 from __future__ import annotations

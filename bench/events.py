@@ -6,7 +6,9 @@
 Starts one server process on a free 127.0.0.1 port (by default gunicorn with gthread workers, where plain
 HTTP such as Prosody's events goes in production; `--server daphne` for the ASGI server) and drives it from
 client processes with keep-alive connections for a fixed time each:
-- baseline: GET /healthz (the cheapest view through the same middleware, one `SELECT 1`);
+- baseline: GET /bench/select, one `SELECT 1` through the portal's full middleware (portal/bench_views.py,
+  served with BENCH_VIEWS=1, which this sets for its server). It was /healthz while /healthz ran that query;
+  a liveness check without one would make the ratio meaningless;
 - events: `occupant/joined` then `occupant/left` for ever new occupants, spread over `--rooms` known rooms
   (so every event changes a count and publishes it to Redis after commit).
 Prints requests per second, latency p50/p99, and the ratio events/baseline. Bounded in time; 127.0.0.1 only.
@@ -39,7 +41,7 @@ def client(port: int, mode: str, seconds: float, rooms: list[str], deployment: s
     while time.monotonic() < stop:
         began = time.perf_counter()
         if mode == "baseline":
-            conn.request("GET", "/healthz")
+            conn.request("GET", "/bench/select")
         else:
             room = rooms[(offset + n) % len(rooms)]
             person = f"p{offset}-{n // 2}-{os.getpid()}@{domain}/bench"
@@ -151,9 +153,9 @@ def main() -> None:
     print(f"# server log in {tmp}", flush=True)
     if args.server == "gunicorn":
         # One worker process: the figure is per process. Persistent connections, one per thread.
-        servers = gunicorn_server(Path(tmp), threads=args.threads, DB_CONN_MAX_AGE="60")
+        servers = gunicorn_server(Path(tmp), threads=args.threads, DB_CONN_MAX_AGE="60", BENCH_VIEWS="1")
     else:
-        servers = daphne_servers(1, Path(tmp), DB_CONN_MAX_AGE="60")
+        servers = daphne_servers(1, Path(tmp), DB_CONN_MAX_AGE="60", BENCH_VIEWS="1")
     with servers as (server,):
         run(server.port, "baseline", argparse.Namespace(seconds=1.0, clients=2), ctx)  # warm-up
         run(server.port, "events", argparse.Namespace(seconds=1.0, clients=2), ctx)  # warm-up

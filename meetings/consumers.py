@@ -20,9 +20,9 @@ is independent of the number of viewers until the very last step:
    that off and sends through Channels/autobahn per socket).
    Updates that arrive while a flush runs are coalesced into the next pass: the latest number wins, and a
    number equal to the one last sent is not sent again.
-4. Sockets. The consumers are ordinary Channels consumers (authorised in `connect()`), but they opt out of
-   the channel layer (`channel_layer_alias` names no layer), so an idle viewer costs no layer channel, no
-   receive task and no Redis traffic: just the server's connection objects and one registry entry.
+4. Sockets. The consumers are Channels consumers (authorised in `connect()`) without a channel layer
+   (portal/adapters/channels.py, LayerlessConsumer), so an idle viewer costs no layer channel, no receive
+   task and no Redis traffic: just the server's connection objects and one registry entry.
 
 Room sockets: `/ws/<tenant>/rooms/<room>/` sends `{"type": "participants", "room": "<room>", "count": N}` on
 connect and on every change. The dashboard socket `/ws/<tenant>/dashboard/` sends the same messages for
@@ -44,18 +44,16 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from channels.db import database_sync_to_async
-from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
-from django.utils.functional import LazyObject
 from django_scopes import scope as tenant_scope
 
 from meetings import groups
 from meetings.access import may_watch
 from meetings.live import ShownCount, shown_count
 from meetings.models import Room
+from portal.adapters.channels import LayerlessConsumer
 from portal.adapters.daphne import raw_connection, write_now
 from portal.env import env_bool
 from tenants.models import Tenant
@@ -458,44 +456,14 @@ def _dashboard_rooms(tenant_slug: str, scope: dict[str, Any]) -> tuple[int, list
         return 0, list(rooms)
 
 
-class _ReleasedSession:
-    """Stands in for a viewer's session after connect(): Channels' session wrapper asks it on every send."""
-
-    modified = False
-
-    def is_empty(self) -> bool:
-        return True
-
-
-_RELEASED_SESSION = _ReleasedSession()
-_RELEASED_USER = AnonymousUser()
-
-
 # --- consumers ---
 
 
-class RoomCountConsumer(AsyncWebsocketConsumer):
-    """`/ws/<tenant>/rooms/<room>/`: the live participant count of one room."""
+class RoomCountConsumer(LayerlessConsumer):
+    """`/ws/<tenant>/rooms/<room>/`: the live participant count of one room.
 
-    # No layer channel per viewer: updates come through the process hub (see the module docstring).
-    channel_layer_alias = "__live_counts_use_the_hub__"
-    groups = ()  # channels' default (None) gives every consumer an empty list of its own
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """Channels' consumer loop for a consumer without a layer, minus its per-socket machinery.
-
-        `AsyncConsumer.__call__` runs `await_many_dispatch([receive])`, which wraps every receive in a Task
-        and waits for it with `asyncio.wait` (another coroutine, a waiter future, done callbacks): objects an
-        idle viewer holds for hours. With one source, awaiting it directly dispatches the same messages in
-        the same order (measured: bench/fanout.py --memory-only, see the README)."""
-        self.scope = scope
-        self.channel_layer = None
-        self.base_send = send
-        try:
-            while True:
-                await self.dispatch(await receive())
-        except StopConsumer:
-            pass
+    No layer channel per viewer: updates come through the process hub (see the module docstring); the
+    loop awaits the client's messages directly (portal/adapters/channels.py)."""
 
     async def connect(self) -> None:
         kwargs = self.scope["url_route"]["kwargs"]
@@ -512,27 +480,8 @@ class RoomCountConsumer(AsyncWebsocketConsumer):
         await self.accept()
         await self._watch([room])
 
-    def _release_request_data(self) -> None:
-        """An idle viewer is held for hours: drop what the handshake loaded and nothing reads any more.
-
-        The middleware layers' scope copies share these objects, so their contents are swapped for shared
-        stand-ins instead of being unreferenced from this scope only."""
-        scope = self.scope
-        user, session = scope.get("user"), scope.get("session")
-        if isinstance(user, LazyObject):
-            user._wrapped = _RELEASED_USER
-        if isinstance(session, LazyObject):
-            session._wrapped = _RELEASED_SESSION
-        cookies = scope.get("cookies")
-        if isinstance(cookies, dict):
-            cookies.clear()
-
     async def _watch(self, rooms: list[Room]) -> None:
-        self._release_request_data()
-        # Channels' session wrapper only acts on HTTP responses; after the handshake the hub may write to the
-        # server's own send callable directly (one less hop for every update to every viewer).
-        wrapper = getattr(self.base_send, "__self__", None)
-        self.fanout_send: Sender = getattr(wrapper, "real_send", None) or self.base_send
+        self.fanout_send: Sender = self.base_send  # the server's own send: no middleware wraps these routes
         hub = get_hub()
         states = []
         # Register first, read second: an update published in between is then not lost.

@@ -187,7 +187,7 @@ def _refused(
 @never_cache
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, room: str) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]  # set from the URL by TenantMiddleware
+    tenant = request.tenant  # type: ignore[attr-defined]  # set from the URL by TenantMiddleware (tenants/requests.py)
     found = joincache.room_named(tenant.pk, room, request.user)
     if found is None:
         return not_found(request)

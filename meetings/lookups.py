@@ -10,6 +10,11 @@ from django.utils.translation import gettext as _
 
 from meetings.models import LectureSeries, Room
 from tenants.models import Tenant, User
+from tenants.requests import MemberRequest
+
+
+def _member(request: HttpRequest) -> MemberRequest:
+    return cast(MemberRequest, request)  # these serve views behind tenants.access.tenant_page
 
 
 def hosted_rooms(tenant: Tenant, user: User) -> Any:
@@ -20,8 +25,9 @@ def hosted_rooms(tenant: Tenant, user: User) -> Any:
 
 def get_room_for_host(request: HttpRequest, name: str) -> Room:
     """An active room of request.tenant that request.user owns or co-hosts; 404 otherwise."""
+    member = _member(request)
     room = (
-        hosted_rooms(request.tenant, request.user)  # type: ignore[attr-defined, arg-type]
+        hosted_rooms(member.tenant, member.user)
         .filter(name=name, archived=False)
         .select_related("owner", "tenant")
         .first()
@@ -33,8 +39,9 @@ def get_room_for_host(request: HttpRequest, name: str) -> Room:
 
 def get_room_for_owner(request: HttpRequest, name: str) -> Room:
     """Owner-only actions (co-hosts, archive, transfer) look rooms up by owner."""
+    member = _member(request)
     room = (
-        Room.objects.filter(tenant=request.tenant, owner=request.user, name=name, archived=False)  # type: ignore[attr-defined, misc]
+        Room.objects.filter(tenant=member.tenant, owner=member.user, name=name, archived=False)
         .select_related("owner", "tenant")
         .first()
     )
@@ -49,8 +56,8 @@ def get_series_for_host(request: HttpRequest, name: str, code: str) -> LectureSe
     series = (
         LectureSeries.objects.filter(
             Q(room__owner=user) | Q(room__in=co_hosted),
-            tenant=request.tenant,  # type: ignore[attr-defined]
-            room__tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=_member(request).tenant,
+            room__tenant=_member(request).tenant,
             room__name=name,
             room__archived=False,
             code=code,

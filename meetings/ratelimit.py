@@ -7,7 +7,7 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -15,6 +15,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,9 @@ class Limit:
         return limit
 
 
-def client_address(request: HttpRequest) -> str:
-    """The client's address; behind a proxy, from the header named by CLIENT_IP_HEADER."""
+def client_address(request: HttpRequest | Request) -> str:
+    """The client's address; behind a proxy, from the header named by CLIENT_IP_HEADER. (DRF's Request
+    hands META through from its HttpRequest.)"""
     header = settings.CLIENT_IP_HEADER
     if header:
         forwarded = request.META.get(header, "")
@@ -120,7 +124,7 @@ def take_code_attempt(room_id: int, client: str) -> int | None:
         return None
     take = getattr(cache, "take", None)
     if take is not None:  # Redis (portal.redis_cache): atomic, one round trip
-        return take(counters)  # type: ignore[no-any-return]
+        return take(counters)
     return _take_locally(counters)
 
 

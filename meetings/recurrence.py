@@ -91,7 +91,7 @@ def _rule(series: LectureSeries) -> rrule.rrule:
     else:
         # Forms require an end; a hard cap keeps an open-ended rule finite anyway.
         kwargs["count"] = MAX_OCCURRENCES
-    return rrule.rrule(rrule.WEEKLY, **kwargs)  # type: ignore[arg-type]
+    return rrule.rrule(rrule.WEEKLY, **kwargs)
 
 
 def rule_starts(series: LectureSeries) -> Iterable[datetime]:

@@ -32,7 +32,7 @@ def join_window(room: Room, now: datetime) -> JoinWindow:
     if memo is not None and memo:
         valid_from, valid_until, window = memo[0]
         if valid_from <= now < valid_until:
-            return window  # type: ignore[no-any-return]
+            return window
     window, boundary = _join_window(room, now)
     if memo is not None:
         memo[:] = [(now, min(boundary or now + MEMO_LONGEST, now + MEMO_LONGEST), window)]

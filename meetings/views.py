@@ -38,12 +38,13 @@ from meetings.lookups import (
 from meetings.models import LectureSeries, OccurrenceChange, PersonalFeed
 from tenants.access import host_required, member_required
 from tenants.models import Tenant, User
+from tenants.requests import TenantRequest
 
 UPCOMING_DAYS = 14
 
 
 def _tenant(request: HttpRequest) -> Tenant:
-    return cast(Tenant, request.tenant)  # type: ignore[attr-defined]
+    return cast(TenantRequest, request).tenant  # the tenant pages' request (tenants.requests)
 
 
 def _user(request: HttpRequest) -> User:

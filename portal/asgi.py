@@ -6,6 +6,8 @@ import os
 from collections.abc import Awaitable
 from typing import Any
 
+from asgiref.sync import markcoroutinefunction
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 from django.core.asgi import get_asgi_application
@@ -20,26 +22,21 @@ async def _unsupported(kind: str) -> None:
     raise ValueError(f"No application configured for scope type {kind!r}")
 
 
-class Application:
-    """Picks each connection's handler before it runs and returns that handler's coroutine, so a websocket
-    is served by its consumer's coroutine alone (portal.routing) rather than by channels' router and
-    middleware coroutines awaiting each other for the socket's lifetime.
+def application(scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
+    """Channels' ProtocolTypeRouter's choice, returning the chosen application's coroutine instead of awaiting
+    it, so no router frame stays suspended above every open websocket.
 
-    No cookie/session/auth middleware for websockets either: every websocket route (the live counts)
-    resolves the user from the session cookie in connect() (meetings.consumers.user_of). A route that needs
-    scope["user"] wraps itself in channels.auth.AuthMiddlewareStack."""
-
-    # A plain __call__ that returns a coroutine is still a single-callable (ASGI 3) application; without the
-    # marker asgiref's guarantee_single_callable (Daphne, the test communicators) would take it for ASGI 2.
-    _asgi_single_callable = True
-
-    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
-        kind = scope["type"]
-        if kind == "http":
-            return django_asgi_app(scope, receive, send)
-        if kind == "websocket":
-            return websocket(scope, receive, send)
-        return _unsupported(kind)
+    No cookie/session/auth middleware for websockets: every websocket route (the live counts) resolves the
+    user from the session cookie in connect() (meetings.consumers.user_of). A route that needs scope["user"]
+    wraps itself in channels.auth.AuthMiddlewareStack."""
+    kind = scope["type"]
+    if kind == "http":
+        return django_asgi_app(scope, receive, send)
+    if kind == "websocket":
+        return websocket(scope, receive, send)
+    return _unsupported(kind)
 
 
-application = Application()
+# A plain function returning a coroutine is an ASGI 3 (single-callable) application; marked so, asgiref's
+# guarantee_single_callable (Daphne, the test communicators) does not take it for ASGI 2.
+application = markcoroutinefunction(application)

@@ -51,14 +51,14 @@ def tenant_page(
                 from django.contrib.auth.views import redirect_to_login
 
                 return redirect_to_login(request.get_full_path())
-            tenant = request.tenant  # type: ignore[attr-defined]
+            tenant = request.tenant  # type: ignore[attr-defined]  # set by TenantMiddleware (tenants/requests.py)
             membership = membership_of(request.user, tenant)
             if not (operators and request.user.is_superuser):
                 if membership is None:
                     raise Http404(_("There is no such page."))
                 if allows is not None and not allows(membership):
                     return refusal(request, title=str(title), message=str(message) % {"tenant": tenant.name})
-            request.membership = membership  # type: ignore[attr-defined]
+            request.membership = membership  # type: ignore[attr-defined]  # the portal's attribute on Django's request (MemberRequest)
             return view(request, *args, **kwargs)
 
         return wrapper

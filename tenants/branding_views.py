@@ -10,6 +10,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from tenants.branding import CACHE_SECONDS, branding_for_pages, branding_stylesheet, served_document
+from tenants.requests import TenantRequest
 
 
 @require_GET
@@ -31,10 +32,10 @@ def jitsi_branding(request: HttpRequest, deployment: str) -> HttpResponse:
 
 
 @require_GET
-def branding_css(request: HttpRequest) -> HttpResponse:
+def branding_css(request: TenantRequest) -> HttpResponse:
     """/<tenant>/branding.css: the tenant's colours from the cached page branding. Pages link it with
     ?v=<branding version>, so a change is a new URL and the answer may be cached for a day."""
-    body = branding_stylesheet(branding_for_pages(request.tenant)).encode()  # type: ignore[attr-defined]
+    body = branding_stylesheet(branding_for_pages(request.tenant)).encode()
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
         response: HttpResponse = HttpResponseNotModified()

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,13 +26,14 @@ from tenants.access import admin_required
 from tenants.branding import contrast_warnings
 from tenants.forms import BrandingForm, MemberRoleForm, MemberSearchForm, PeriodForm
 from tenants.models import AuditEntry, Branding, Membership
+from tenants.requests import MemberRequest
 
 PAGE_SIZE = 50
 
 
 @admin_required
-def overview(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def overview(request: MemberRequest) -> HttpResponse:
+    tenant = request.tenant
     counts = {
         role: Membership.objects.filter(tenant=tenant, role=role, is_blocked=False).count()
         for role in Membership.Role.values
@@ -41,13 +42,13 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def branding(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def branding(request: MemberRequest) -> HttpResponse:
+    tenant = request.tenant
     instance = Branding.objects.filter(tenant=tenant).first() or Branding(tenant=tenant)
     form = BrandingForm(request.POST or None, request.FILES or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         actor = request.user
-        saved = services.change_branding(actor=actor, tenant=tenant, changes=form.changes())  # type: ignore[arg-type]
+        saved = services.change_branding(actor=actor, tenant=tenant, changes=form.changes())
         messages.success(request, _("The branding is saved."))
         for warning in contrast_warnings(primary=saved.primary_colour, background=saved.background_colour):
             messages.warning(request, warning)
@@ -57,8 +58,8 @@ def branding(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def members(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def members(request: MemberRequest) -> HttpResponse:
+    tenant = request.tenant
     search = MemberSearchForm(request.GET)
     rows = (
         Membership.objects.filter(tenant=tenant)
@@ -84,11 +85,11 @@ def members(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _member(request: HttpRequest, public_id: str) -> Membership:
+def _member(request: MemberRequest, public_id: str) -> Membership:
     """A membership of request.tenant by its user's opaque id; 404 for missing and for other tenants'."""
     membership = (
         Membership.objects.select_related("user", "tenant")
-        .filter(tenant=request.tenant, user__public_id=public_id)  # type: ignore[attr-defined]
+        .filter(tenant=request.tenant, user__public_id=public_id)
         .first()
     )
     if membership is None:
@@ -98,7 +99,7 @@ def _member(request: HttpRequest, public_id: str) -> Membership:
 
 @require_POST
 @admin_required
-def member_role(request: HttpRequest, public_id: str) -> HttpResponse:
+def member_role(request: MemberRequest, public_id: str) -> HttpResponse:
     membership = _member(request, public_id)
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
@@ -106,7 +107,7 @@ def member_role(request: HttpRequest, public_id: str) -> HttpResponse:
     else:
         try:
             role = form.cleaned_data["role"]
-            services.change_member_role(actor=request.user, membership=membership, role=role)  # type: ignore[arg-type]
+            services.change_member_role(actor=request.user, membership=membership, role=role)
         except PermissionError:
             messages.error(request, _("You cannot take away your own administrator role."))
         else:
@@ -115,16 +116,16 @@ def member_role(request: HttpRequest, public_id: str) -> HttpResponse:
                 _("%(name)s is now %(role)s.")
                 % {"name": membership.user.get_display_name(), "role": membership.get_role_display()},
             )
-    return redirect("console:members", tenant=request.tenant.slug)  # type: ignore[attr-defined]
+    return redirect("console:members", tenant=request.tenant.slug)
 
 
 @require_POST
 @admin_required
-def member_block(request: HttpRequest, public_id: str) -> HttpResponse:
+def member_block(request: MemberRequest, public_id: str) -> HttpResponse:
     membership = _member(request, public_id)
     blocked = request.POST.get("blocked") == "1"
     try:
-        services.set_member_blocked(actor=request.user, membership=membership, blocked=blocked)  # type: ignore[arg-type]
+        services.set_member_blocked(actor=request.user, membership=membership, blocked=blocked)
     except PermissionError:
         messages.error(request, _("You cannot block yourself."))
     else:
@@ -133,17 +134,17 @@ def member_block(request: HttpRequest, public_id: str) -> HttpResponse:
             request,
             (_("%(name)s is blocked.") if blocked else _("%(name)s is no longer blocked.")) % {"name": name},
         )
-    return redirect("console:members", tenant=request.tenant.slug)  # type: ignore[attr-defined]
+    return redirect("console:members", tenant=request.tenant.slug)
 
 
 @admin_required
-def rooms(request: HttpRequest) -> HttpResponse:
+def rooms(request: MemberRequest) -> HttpResponse:
     """Every room of the tenant, read-only: what its admins used to look up in the Django admin."""
     from meetings.models import Room
 
     search = MemberSearchForm(request.GET)
     rows = (
-        Room.objects.filter(tenant=request.tenant)  # type: ignore[attr-defined]
+        Room.objects.filter(tenant=request.tenant)
         .select_related("owner")
         .annotate(series_count=Count("series"))
         .order_by("archived", "title", "name")
@@ -155,8 +156,8 @@ def rooms(request: HttpRequest) -> HttpResponse:
 
 
 @admin_required
-def statistics(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def statistics(request: MemberRequest) -> HttpResponse:
+    tenant = request.tenant
     today = timezone.localtime(timezone.now(), ZoneInfo(tenant.time_zone)).date()
     form = PeriodForm(request.GET or {"first": today - timedelta(days=29), "last": today})
     if not form.is_valid():
@@ -194,25 +195,25 @@ def _usage_csv(slug: str, usage: Usage) -> HttpResponse:
 
 
 @admin_required
-def audit_log(request: HttpRequest) -> HttpResponse:
-    entries = AuditEntry.objects.filter(tenant=request.tenant).select_related("actor")  # type: ignore[attr-defined]
+def audit_log(request: MemberRequest) -> HttpResponse:
+    entries = AuditEntry.objects.filter(tenant=request.tenant).select_related("actor")
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "tenants/console/audit.html", {"page": page})
 
 
 @admin_required
-def deployment(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def deployment(request: MemberRequest) -> HttpResponse:
+    tenant = request.tenant
     dep = tenant.deployment
     new_secret = ""
     if request.method == "POST":
         action = request.POST.get("rotate")
         if action == "event_secret":
             # Shown in this response only: never stored in the session or a message.
-            new_secret = services.rotate_event_secret(actor=request.user, tenant=tenant)  # type: ignore[arg-type]
+            new_secret = services.rotate_event_secret(actor=request.user, tenant=tenant)
             dep.refresh_from_db()
         elif action == "signing_key":
-            key = keys.rotate_signing_key(tenant=tenant, actor=request.user)  # type: ignore[arg-type]
+            key = keys.rotate_signing_key(tenant=tenant, actor=request.user)
             until = formats.moment(timezone.now() + keys.grace_period(), tenant.time_zone)
             messages.success(
                 request,

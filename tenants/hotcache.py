@@ -218,7 +218,7 @@ class CachedUserMixin:
         user = cached_user(user_id, generation)
         if user is None:
             return None
-        return user if self.user_can_authenticate(user) else None  # type: ignore[attr-defined]
+        return user if self.user_can_authenticate(user) else None  # type: ignore[attr-defined]  # a mixin over ModelBackend, which defines it
 
 
 class CachedModelBackend(CachedUserMixin, ModelBackend):

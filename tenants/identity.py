@@ -327,8 +327,8 @@ class SamlIdentityBackend(CachedUserMixin, Saml2Backend):
             # Logged by the failure page (identity_views.acs_failure): reason and IdP, nothing personal.
             if request is not None:
                 # Django's authenticate() swallows PermissionDenied; the failure page reads the reason here.
-                request.saml_refusal = refused  # type: ignore[attr-defined]
+                request.saml_refusal = refused  # type: ignore[attr-defined]  # the portal's attributes on Django's request
             raise PermissionDenied(str(refused)) from refused
         if request is not None:
-            request.saml_tenant = identity.tenant  # type: ignore[attr-defined]
+            request.saml_tenant = identity.tenant  # type: ignore[attr-defined]  # idem
         return user

@@ -138,8 +138,8 @@ def posted_response(request: HttpRequest) -> Element | None:
             root = ElementTree.fromstring(data) if data.strip() else None
         except (binascii.Error, ValueError, ParseError, DefusedXmlException):
             root = None
-        request.saml_posted_xml = root  # type: ignore[attr-defined]
-    return request.saml_posted_xml  # type: ignore[attr-defined, no-any-return]
+        request.saml_posted_xml = root  # type: ignore[attr-defined]  # the portal's memo of the parsed body on Django's request
+    return request.saml_posted_xml  # type: ignore[attr-defined]  # idem
 
 
 def claimed_issuer(request: HttpRequest) -> str:
@@ -232,7 +232,7 @@ class TolerantMixin:
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
-            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc, no-any-return]
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]  # a mixin: the view class it is mixed into has dispatch
         except (saml_config.FederationUnavailable, TooOld, IdPConfigurationMissing) as exc:
             logger.error(
                 "SAML metadata missing or expired (%s); run manage.py import_federation_metadata", exc
@@ -252,7 +252,7 @@ class SignInView(TolerantMixin, LoginView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated:
-            return super().get(request, *args, **kwargs)  # type: ignore[no-any-return]
+            return super().get(request, *args, **kwargs)
         selected = request.GET.get("idp", "")
         if selected:
             return self.sign_in_at(request, selected)
@@ -267,7 +267,7 @@ class SignInView(TolerantMixin, LoginView):
             known = {entity_id: name for entity_id, name in known.items() if entity_id in allowed}
             expired = {entity_id: name for entity_id, name in expired.items() if entity_id in allowed}
         elif getattr(settings, "SAML2_DISCO_URL", ""):
-            return super().get(request, *args, **kwargs)  # type: ignore[no-any-return]
+            return super().get(request, *args, **kwargs)
         if not known and not expired:
             raise IdPConfigurationMissing("no IdP in the metadata")
         if len(known) == 1 and not expired:
@@ -451,7 +451,7 @@ class SignOutView(TolerantMixin, LogoutInitView):
         _state, client = self.get_state_client(request)
         if not client.users.subjects():
             return self.federation_unavailable(request)
-        return super().get(request, *args, **kwargs)  # type: ignore[no-any-return]  # djangosaml2 is untyped
+        return super().get(request, *args, **kwargs)
 
 
 class LogoutServiceView(TolerantMixin, LogoutView):

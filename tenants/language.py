@@ -126,8 +126,8 @@ def choose(request: HttpRequest, *, tenant: Any = None) -> tuple[str, str]:
 
 def _activate(request: HttpRequest, language: str, source: str) -> None:
     translation.activate(language)
-    request.LANGUAGE_CODE = language  # type: ignore[attr-defined]  # as LocaleMiddleware sets it
-    request.language_source = source  # type: ignore[attr-defined]
+    request.LANGUAGE_CODE = language
+    request.language_source = source  # type: ignore[attr-defined]  # the portal's attribute on Django's request
 
 
 class LanguageMiddleware:

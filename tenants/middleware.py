@@ -76,11 +76,11 @@ class TenantMiddleware:
             return self._resolve_host(request)
 
     def _resolve_host(self, request: HttpRequest) -> HttpResponse:
-        request.tenant = None  # type: ignore[attr-defined]
+        request.tenant = None  # type: ignore[attr-defined]  # the portal's attribute on Django's request (PortalRequest)
         host = request.get_host().split(":")[0].lower()
         host_tenant = host_map().get(host)
         if host_tenant is not None:
-            request.host_tenant = host_tenant  # type: ignore[attr-defined]
+            request.host_tenant = host_tenant  # type: ignore[attr-defined]  # idem
             path = request.path_info
             if not path.startswith(PORTAL_PREFIXES) and not path.startswith(f"/{host_tenant.slug}/"):
                 # Map https://meet.uzh.ch/r/x/ onto /uzh/r/x/: one URL configuration serves both forms.
@@ -107,6 +107,6 @@ class TenantMiddleware:
                 },
                 status=404,
             )
-        request.tenant = tenant  # type: ignore[attr-defined]
+        request.tenant = tenant  # type: ignore[attr-defined]  # idem
         enter_scope(tenant=tenant)
         return None

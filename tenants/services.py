@@ -152,7 +152,7 @@ def change_branding(*, actor: User, tenant: Tenant, changes: dict[str, Any]) -> 
 
 
 def _delete_branding_file(name: str) -> None:
-    Branding._meta.get_field("logo").storage.delete(name)  # type: ignore[attr-defined]  # a FileField
+    Branding._meta.get_field("logo").storage.delete(name)
 
 
 @transaction.atomic

@@ -88,7 +88,7 @@ def user(request: HttpRequest, found: dict[str, Any]) -> Any | None:
     if not isinstance(backend, hotcache.CachedUserMixin):
         return None
     try:
-        user_id = get_user_model()._meta.pk.to_python(data[SESSION_KEY])  # type: ignore[union-attr]
+        user_id = get_user_model()._meta.pk.to_python(data[SESSION_KEY])
     except ValidationError:
         return None
     # The token read ahead, if this process knew the session's user; else the backend reads it (one more

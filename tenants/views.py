@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from tenants.access import membership_of
 from tenants.branding import MEDIA_TYPES
 from tenants.models import Tenant
+from tenants.requests import TenantRequest
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -26,7 +27,7 @@ def landing(request: HttpRequest) -> HttpResponse:
         return redirect("tenant_home", tenant=host_tenant.slug)
     tenants = Tenant.objects.filter(is_active=True).only("slug", "name")
     memberships = (
-        request.user.memberships.select_related("tenant").filter(is_blocked=False)  # type: ignore[union-attr]
+        request.user.memberships.select_related("tenant").filter(is_blocked=False)
         if request.user.is_authenticated
         else []
     )
@@ -118,7 +119,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("landing")
 
 
-def tenant_home(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def tenant_home(request: TenantRequest) -> HttpResponse:
+    tenant = request.tenant
     membership = membership_of(request.user, tenant)
     return render(request, "tenants/home.html", {"membership": membership})

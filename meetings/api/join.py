@@ -62,7 +62,7 @@ class JoinAddressThrottle(AddressRateThrottle):
     round trip; or taking the hit the quick path already counted (meetings/api/quick_join.py)."""
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        ahead = getattr(request._request, "join_prefetched", None)
+        ahead = getattr(request, "join_prefetched", None)  # DRF passes unknown attributes to the HttpRequest
         if not isinstance(ahead, quick_join.Prefetched) or self.rate is None:
             return super().allow_request(request, view)
         self.retry_after = ahead.retry_after
@@ -76,7 +76,7 @@ class JoinAddressThrottle(AddressRateThrottle):
         return joincache.token_keys(tenant_id, name) if isinstance(name, str) and tenant_id else ()
 
     def prefetched(self, request: Request, found: dict[str, Any]) -> None:
-        request.hot_tokens = found  # type: ignore[attr-defined]
+        request.hot_tokens = found  # type: ignore[attr-defined]  # the portal's attribute on DRF's request, read by JoinAddressThrottle
 
 
 class JoinRoomView(APIView):
@@ -145,7 +145,7 @@ class JoinRoomView(APIView):
                 user=request.user,
                 now=timezone.now(),
                 access_code=access_code,
-                client=ratelimit.client_address(request._request),  # as the join page counts codes
+                client=ratelimit.client_address(request),  # as the join page counts codes
             )
         )
         if not isinstance(result, JoinTicket):

@@ -32,6 +32,7 @@ from tenants.api.errors import service_errors
 from tenants.api.permissions import ApiContext, TenantScoped, api_context
 from tenants.api.schema import TENANT_PARAMETER
 from tenants.models import ApiToken, Membership, User
+from tenants.requests import ApiRequest
 
 READ = ApiToken.Scope.ROOMS_READ
 WRITE = ApiToken.Scope.ROOMS_WRITE
@@ -133,7 +134,7 @@ class RoomListView(mixins.ListModelMixin, RoomViewBase):
         responses={201: RoomSerializer},
         parameters=[TENANT_PARAMETER],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: ApiRequest) -> Response:
         context = api_context(request)
         incoming = RoomCreateSerializer(data=request.data, context={"tenant": context.tenant})
         incoming.is_valid(raise_exception=True)
@@ -142,7 +143,7 @@ class RoomListView(mixins.ListModelMixin, RoomViewBase):
         # A name taken meanwhile (a race past the serializer's check) is the service's to refuse.
         with service_errors(field="name"):
             room = services.create_room(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 tenant=context.tenant,
                 public_name=public_name,
                 **fields,
@@ -158,12 +159,12 @@ class RoomDetailView(RoomViewBase):
     def get(self, request: Request, room: str) -> Response:
         return Response(self.get_serializer(self.get_room()).data)
 
-    def _update(self, request: Request, *, partial: bool) -> Response:
+    def _update(self, request: ApiRequest, *, partial: bool) -> Response:
         target = self.get_room(change=True)
         incoming = RoomUpdateSerializer(target, data=request.data, partial=partial)
         incoming.is_valid(raise_exception=True)
         with service_errors():
-            services.update_room(actor=request.user, room=target, **incoming.validated_data)  # type: ignore[arg-type]
+            services.update_room(actor=request.user, room=target, **incoming.validated_data)
         return Response(self.get_serializer(self.get_room()).data)
 
     @extend_schema(
@@ -172,7 +173,7 @@ class RoomDetailView(RoomViewBase):
         responses={200: RoomSerializer},
         parameters=[TENANT_PARAMETER],
     )
-    def put(self, request: Request, room: str) -> Response:
+    def put(self, request: ApiRequest, room: str) -> Response:
         return self._update(request, partial=False)
 
     @extend_schema(
@@ -181,7 +182,7 @@ class RoomDetailView(RoomViewBase):
         responses={200: RoomSerializer},
         parameters=[TENANT_PARAMETER],
     )
-    def patch(self, request: Request, room: str) -> Response:
+    def patch(self, request: ApiRequest, room: str) -> Response:
         return self._update(request, partial=True)
 
 
@@ -194,8 +195,8 @@ class RoomArchiveView(RoomViewBase):
         responses={200: RoomSerializer},
         parameters=[TENANT_PARAMETER],
     )
-    def post(self, request: Request, room: str) -> Response:
-        services.archive_room(actor=request.user, room=self.get_room(change=True))  # type: ignore[arg-type]
+    def post(self, request: ApiRequest, room: str) -> Response:
+        services.archive_room(actor=request.user, room=self.get_room(change=True))
         return Response(self.get_serializer(self.get_room()).data)
 
 
@@ -218,7 +219,7 @@ class CoHostListView(RoomViewBase):
         responses={200: PersonSerializer(many=True)},
         parameters=[TENANT_PARAMETER],
     )
-    def post(self, request: Request, room: str) -> Response:
+    def post(self, request: ApiRequest, room: str) -> Response:
         context = api_context(request)
         target = self.get_room(owner_only=True)
         incoming = CoHostInputSerializer(data=request.data)
@@ -227,7 +228,7 @@ class CoHostListView(RoomViewBase):
         if person.pk == target.owner_id:
             raise exceptions.ValidationError({"user": [_("The owner hosts the room already.")]})
         with service_errors(field="user"):
-            services.add_co_host(actor=request.user, room=target, user=person)  # type: ignore[arg-type]
+            services.add_co_host(actor=request.user, room=target, user=person)
         return Response(PersonSerializer(target.co_hosts.all(), many=True).data)
 
     @staticmethod
@@ -251,10 +252,10 @@ class CoHostDetailView(RoomViewBase):
         responses={204: None},
         parameters=[TENANT_PARAMETER],
     )
-    def delete(self, request: Request, room: str, user: Any) -> Response:
+    def delete(self, request: ApiRequest, room: str, user: Any) -> Response:
         target = self.get_room(owner_only=True)
         person = next((p for p in target.co_hosts.all() if p.public_id == user), None)
         if person is None:
             raise exceptions.NotFound(_("This person is not a co-host of the room."))
-        services.remove_co_host(actor=request.user, room=target, user=person)  # type: ignore[arg-type]
+        services.remove_co_host(actor=request.user, room=target, user=person)
         return Response(status=status.HTTP_204_NO_CONTENT)

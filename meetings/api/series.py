@@ -43,6 +43,7 @@ from meetings.recurrence import SERIES_YEARS
 from tenants.api.errors import Conflict, ErrorSerializer, service_errors
 from tenants.api.permissions import ApiContext, api_context
 from tenants.api.schema import TENANT_PARAMETER
+from tenants.requests import ApiRequest
 
 DEFAULT_RANGE = timedelta(days=180)
 MAX_RANGE = timedelta(days=400)
@@ -128,14 +129,14 @@ class RoomSeriesListView(mixins.ListModelMixin, SeriesViewBase):
         responses={201: SeriesSerializer, **ARCHIVED_RESPONSE},
         parameters=[TENANT_PARAMETER],
     )
-    def post(self, request: Request, room: str) -> Response:
+    def post(self, request: ApiRequest, room: str) -> Response:
         context = api_context(request)
         target = self.get_room(change=True)
         _refuse_archived(target)
         incoming = SeriesInputSerializer(data=request.data, context={"tenant": context.tenant})
         incoming.is_valid(raise_exception=True)
         with service_errors():
-            series = services.schedule_series(actor=request.user, room=target, **incoming.validated_data)  # type: ignore[arg-type]
+            series = services.schedule_series(actor=request.user, room=target, **incoming.validated_data)
         return Response(self.get_serializer(series).data, status=status.HTTP_201_CREATED)
 
 
@@ -156,7 +157,7 @@ class SeriesDetailView(SeriesViewBase):
         responses={200: SeriesSerializer, **ARCHIVED_RESPONSE},
         parameters=[TENANT_PARAMETER],
     )
-    def patch(self, request: Request, code: str) -> Response:
+    def patch(self, request: ApiRequest, code: str) -> Response:
         context = api_context(request)
         series = self.get_series(change=True)
         incoming = SeriesInputSerializer(
@@ -164,7 +165,7 @@ class SeriesDetailView(SeriesViewBase):
         )
         incoming.is_valid(raise_exception=True)
         with service_errors():
-            services.change_series(actor=request.user, series=series, **incoming.validated_data)  # type: ignore[arg-type]
+            services.change_series(actor=request.user, series=series, **incoming.validated_data)
         return Response(self.get_serializer(self.get_series()).data)
 
     @extend_schema(
@@ -172,8 +173,8 @@ class SeriesDetailView(SeriesViewBase):
         responses={204: None, **ARCHIVED_RESPONSE},
         parameters=[TENANT_PARAMETER],
     )
-    def delete(self, request: Request, code: str) -> Response:
-        services.delete_series(actor=request.user, series=self.get_series(change=True))  # type: ignore[arg-type]
+    def delete(self, request: ApiRequest, code: str) -> Response:
+        services.delete_series(actor=request.user, series=self.get_series(change=True))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -286,14 +287,14 @@ class OccurrenceCancelView(OccurrenceActionBase):
         responses={200: OccurrenceSerializer, **ARCHIVED_RESPONSE},
         parameters=[TENANT_PARAMETER],
     )
-    def post(self, request: Request, code: str, key: str) -> Response:
+    def post(self, request: ApiRequest, code: str, key: str) -> Response:
         series = self.get_series(change=True)
         original = self.lecture(series)
         incoming = CancelInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         with service_errors():
             services.cancel_occurrence(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 series=series,
                 original_start=original,
                 note=incoming.validated_data["note"],
@@ -309,7 +310,7 @@ class OccurrenceMoveView(OccurrenceActionBase):
         responses={200: OccurrenceSerializer, **ARCHIVED_RESPONSE},
         parameters=[TENANT_PARAMETER],
     )
-    def post(self, request: Request, code: str, key: str) -> Response:
+    def post(self, request: ApiRequest, code: str, key: str) -> Response:
         series = self.get_series(change=True)
         original = self.lecture(series)
         incoming = MoveInputSerializer(data=request.data, context={"series": series})
@@ -317,7 +318,7 @@ class OccurrenceMoveView(OccurrenceActionBase):
         data: dict[str, Any] = incoming.validated_data
         with service_errors(rename={"new_start": "new_time"}):
             services.move_occurrence(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 series=series,
                 original_start=original,
                 new_date=data["new_date"],
@@ -336,8 +337,8 @@ class OccurrenceRestoreView(OccurrenceActionBase):
         responses={200: OccurrenceSerializer, **ARCHIVED_RESPONSE},
         parameters=[TENANT_PARAMETER],
     )
-    def post(self, request: Request, code: str, key: str) -> Response:
+    def post(self, request: ApiRequest, code: str, key: str) -> Response:
         series = self.get_series(change=True)
         original = self.lecture(series)
-        services.restore_occurrence(actor=request.user, series=series, original_start=original)  # type: ignore[arg-type]
+        services.restore_occurrence(actor=request.user, series=series, original_start=original)
         return self.answer(series, original)

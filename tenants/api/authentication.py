@@ -83,7 +83,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         return f'{self.keyword} realm="api"'
 
 
-class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class BearerTokenScheme(OpenApiAuthenticationExtension):
     """Describes the token in the OpenAPI schema."""
 
     target_class = "tenants.api.authentication.BearerTokenAuthentication"

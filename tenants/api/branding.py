@@ -21,6 +21,7 @@ from tenants.api.schema import TENANT_PARAMETER
 from tenants.branding import absolute, contrast_warnings, render_welcome
 from tenants.forms import BrandingForm
 from tenants.models import WELCOME_TEXT_MAX_LENGTH, ApiToken, Branding, Tenant
+from tenants.requests import ApiRequest
 
 CHANGEABLE = ("primary_colour", "background_colour", "welcome_text", "support_url", "default_language")
 
@@ -115,7 +116,7 @@ class BrandingView(generics.GenericAPIView[Branding]):
         responses={200: BrandingChangedSerializer},
         parameters=[TENANT_PARAMETER],
     )
-    def patch(self, request: Request) -> Response:
+    def patch(self, request: ApiRequest) -> Response:
         context = api_context(request)
         incoming = BrandingInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -126,5 +127,5 @@ class BrandingView(generics.GenericAPIView[Branding]):
             raise form_errors(form)
         changes = {field: value for field, value in form.changes().items() if field in CHANGEABLE}
         with service_errors():
-            saved = services.change_branding(actor=request.user, tenant=context.tenant, changes=changes)  # type: ignore[arg-type]
+            saved = services.change_branding(actor=request.user, tenant=context.tenant, changes=changes)
         return Response(BrandingChangedSerializer(saved).data)

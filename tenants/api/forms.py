@@ -25,6 +25,6 @@ class ApiTokenForm(TextRulesForm, forms.Form):
     def __init__(self, *args: Any, allowed_scopes: frozenset[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only the scopes the person's role allows are offered (and accepted).
-        self.fields["scopes"].choices = [  # type: ignore[attr-defined]
+        self.fields["scopes"].choices = [  # type: ignore[attr-defined]  # a ChoiceField (Field has no choices)
             (value, label) for value, label in ApiToken.Scope.choices if value in allowed_scopes
         ]

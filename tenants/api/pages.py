@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -15,19 +15,20 @@ from tenants.access import member_required
 from tenants.api.forms import ApiTokenForm
 from tenants.api.services import issue_token, revoke_token, role_scopes
 from tenants.models import ApiToken, User
+from tenants.requests import MemberRequest
 
 
 @never_cache  # the answer to a POST shows the secret once: no cache may keep it
 @member_required
-def tokens_page(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
-    allowed = role_scopes(request.membership)  # type: ignore[attr-defined]
+def tokens_page(request: MemberRequest) -> HttpResponse:
+    tenant = request.tenant
+    allowed = role_scopes(request.membership)
     created: str | None = None
     if request.method == "POST":
         form = ApiTokenForm(request.POST, allowed_scopes=allowed)
         if form.is_valid():
             issued = issue_token(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 tenant=tenant,
                 name=form.cleaned_data["name"],
                 scopes=form.cleaned_data["scopes"],
@@ -51,11 +52,11 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @member_required
-def revoke_token_page(request: HttpRequest, prefix: str) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def revoke_token_page(request: MemberRequest, prefix: str) -> HttpResponse:
+    tenant = request.tenant
     token = get_object_or_404(ApiToken, user=cast(User, request.user), tenant=tenant, prefix=prefix)
     if token.revoked_at is None:
-        revoke_token(actor=request.user, token=token)  # type: ignore[arg-type]
+        revoke_token(actor=request.user, token=token)
         messages.success(request, _("Token “%(name)s” revoked. It no longer works.") % {"name": token.name})
     else:
         messages.info(request, _("Token “%(name)s” was revoked already.") % {"name": token.name})

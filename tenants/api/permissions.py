@@ -69,7 +69,7 @@ def resolve_api_context(request: Request) -> ApiContext:
     """Find the request's tenant and the caller's membership there (cached on the request)."""
     cached = getattr(request, "api_context", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     user: Any = request.user
     token = request.auth if isinstance(request.auth, ApiToken) else None
     slug = named_tenant(request)
@@ -86,7 +86,7 @@ def resolve_api_context(request: Request) -> ApiContext:
             )
         scopes = frozenset(token.scopes) & role_scopes(membership)
     else:
-        host_tenant = getattr(request._request, "host_tenant", None)
+        host_tenant = getattr(request, "host_tenant", None)  # set on the HttpRequest; DRF passes it through
         if slug is not None:
             membership = _membership(user, {"tenant__slug": slug})
             if membership is None:
@@ -117,8 +117,8 @@ def resolve_api_context(request: Request) -> ApiContext:
             membership = memberships[0]
         scopes = role_scopes(membership)
     context = ApiContext(tenant=membership.tenant, membership=membership, scopes=scopes, token=token)
-    request.api_context = context  # type: ignore[attr-defined]
-    request.tenant = membership.tenant  # type: ignore[attr-defined]
+    request.api_context = context  # type: ignore[attr-defined]  # the portal's attributes on DRF's request
+    request.tenant = membership.tenant  # type: ignore[attr-defined]  # idem
     enter_scope(tenant=membership.tenant)  # the rest of the request: this tenant's rows only
     return context
 

@@ -59,7 +59,7 @@ class MeSerializer(serializers.ModelSerializer[User]):
 
     @extend_schema_field(MembershipSerializer(many=True))
     def get_memberships(self, user: User) -> list[dict[str, Any]]:
-        return MembershipSerializer(self._memberships(user, self._token()), many=True).data  # type: ignore[return-value]
+        return MembershipSerializer(self._memberships(user, self._token()), many=True).data  # type: ignore[return-value]  # DRF types .data as its ReturnList
 
     @extend_schema_field(AuthInfoSerializer)
     def get_auth(self, user: User) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from tenants.models import ApiToken
 
 class _SettingsRate(SimpleRateThrottle):
     def get_rate(self) -> str | None:
-        rates: dict[str, str | None] = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]
+        rates: dict[str, str | None] = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]  # DRF's stubs type the setting loosely
         return rates.get(self.scope or "")
 
 
@@ -31,7 +31,7 @@ def hit(key: str, seconds: int, also_get: tuple[str, ...] = ()) -> tuple[int, in
     throttles keep a list of timestamps per key (a GET and a SET of up to N entries per request)."""
     counter = getattr(cache, "hit", None)
     if counter is not None:
-        return counter(key, seconds, also_get)  # type: ignore[no-any-return]
+        return counter(key, seconds, also_get)
     found = cache.get_many(also_get) if also_get else {}
     now = time.time()  # other caches (the in-process one of a development run): windows on the clock
     window = int(now // seconds)

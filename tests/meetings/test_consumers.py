@@ -450,15 +450,25 @@ def test_an_idle_viewer_keeps_no_cache_or_database_objects_of_its_own(applicatio
     run(scenario())
 
 
-def test_a_viewer_is_served_by_its_consumer_coroutine_alone(application, tenant, room, member):
-    """portal.asgi picks the consumer before anything runs: no router or origin-check coroutine stays
-    suspended above it for the socket's lifetime (each held its frame, a scope copy, the parsed Origin)."""
+def test_a_viewer_goes_through_channels_routing_to_the_layerless_loop(application, tenant, room, member):
+    """Channels' own origin check and router (public classes) hand the socket to the consumer, whose loop is
+    the adapter's: it awaits the server's receive itself (no Task per receive, no asyncio.wait)."""
+    from channels.routing import URLRouter
+    from channels.security.websocket import OriginValidator
+
+    from portal.adapters.channels import LayerlessConsumer
 
     async def scenario():
         socket, connected, _ = await open_socket(application, f"/ws/{tenant.slug}/rooms/room1/", member)
         assert connected and (await next_json(socket))["count"] == 0
+        chain = []
         coroutine = socket.future.get_coro()
-        assert coroutine.cr_code is consumers.RoomCountConsumer.__call__.__code__
+        while coroutine is not None and hasattr(coroutine, "cr_code"):
+            chain.append(coroutine.cr_code)
+            coroutine = coroutine.cr_await
+        assert chain[:2] == [OriginValidator.__call__.__code__, URLRouter.__call__.__code__]
+        assert chain[2:4] == [chain[2], LayerlessConsumer.__call__.__code__]  # as_asgi()'s app, then the loop
+        assert chain[4:] == [asyncio.Queue.get.__code__]  # the communicator's receive, awaited directly
         await socket.disconnect()
 
     run(scenario())

@@ -14,6 +14,9 @@ from meetings.models import MeetingSession, Occupancy
 from tests.factories import RoomFactory, TenantFactory
 from tests.meetings.prosody import raw, recording, scenario
 
+# Every test here runs through both implementations of the count rules (tests/meetings/conftest.py).
+pytestmark = pytest.mark.usefixtures("count_path")
+
 SECRET = "event-secret-of-demo-0123456789"
 
 

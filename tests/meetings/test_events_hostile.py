@@ -17,6 +17,9 @@ from meetings.models import MeetingSession, Occupancy
 from tests.factories import RoomFactory, TenantFactory
 from tests.meetings.prosody import raw, recording
 
+# Every test here runs through both implementations of the count rules (tests/meetings/conftest.py).
+pytestmark = pytest.mark.usefixtures("count_path")
+
 SECRET = "event-secret-of-demo-0123456789"
 CREATED = "basic-01-muc-room-created.json"
 JOINED = "basic-02-muc-occupant-joined.json"

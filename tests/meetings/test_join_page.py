@@ -203,6 +203,14 @@ def test_bench_view_only_when_enabled(client, settings, db):
     assert client.get("/bench/bare").json() == {"ok": True}
 
 
+def test_events_bench_baseline_only_when_enabled(client, settings, db, django_assert_num_queries):
+    settings.BENCH_VIEWS = False
+    assert client.get("/bench/select").status_code == 404
+    settings.BENCH_VIEWS = True
+    with django_assert_num_queries(1):
+        assert client.get("/bench/select").json() == {"ok": True}
+
+
 def test_refused_visitors_leave_no_session(client, room):
     assert client.get(url(room)).status_code == 403  # sign in first
     Room.objects.filter(pk=room.pk).update(access=Room.Access.LINK)

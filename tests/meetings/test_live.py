@@ -18,6 +18,9 @@ from meetings.models import MeetingSession, Occupancy
 from tests.factories import RoomFactory, TenantFactory
 from tests.meetings.prosody import kind_of, raw, recording, renamed, scenario
 
+# Every test here runs through both implementations of the count rules (tests/meetings/conftest.py).
+pytestmark = pytest.mark.usefixtures("count_path")
+
 
 def ts(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
@@ -410,6 +413,7 @@ def test_post_sample_events_over_http(tmp_path):
     assert live.shown_count(room).count == 3
 
 
+@pytest.mark.parametrize("count_path", ["sql"], indirect=True)  # about the SQL path itself
 def test_join_and_leave_with_a_count_take_one_statement(demo, django_assert_num_queries):
     """The common events into an open session: one round trip each (meetings.live's one-statement paths)."""
     RoomFactory(tenant=demo, name="room1")
@@ -431,6 +435,7 @@ def test_join_and_leave_with_a_count_take_one_statement(demo, django_assert_num_
     assert s.participant_seconds == int((left.left_at - left.joined_at).total_seconds())
 
 
+@pytest.mark.parametrize("count_path", ["sql"], indirect=True)  # about the SQL path itself
 def test_one_statement_join_keeps_a_newer_count(demo):
     RoomFactory(tenant=demo, name="room1")
     feed(demo, basic(1))

@@ -18,6 +18,9 @@ from tests.factories import RoomFactory, TenantFactory
 from tests.meetings.prosody import recording, room_size_answers
 from tests.meetings.servers import free_port
 
+# Every test here runs through both implementations of the count rules (tests/meetings/conftest.py).
+pytestmark = pytest.mark.usefixtures("count_path")
+
 
 class RoomSizeServer:
     """Answers exactly the recorded request targets; anything else as mod_muc_size does for a missing room."""
