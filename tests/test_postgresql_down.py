@@ -67,16 +67,17 @@ def test_postgresql_stopped_under_load_is_a_fast_503_and_recovers(portal):
     load.start(join=3, page=2, event=2)
     try:
         time.sleep(1.5)
+        stopping = time.monotonic()
+        pg.stop()  # fast shutdown: sessions terminated, then no more connections
         stopped = time.monotonic()
-        pg.stop()
         time.sleep(6)
         pg.start()
         started = time.monotonic()
         time.sleep(4)
     finally:
         load.stop()
-    before = load.between(0, stopped)
-    during = load.between(stopped + 0.3, started)
+    before = load.between(0, stopping)
+    during = load.between(stopped, started)
     after = load.between(started, time.monotonic())
     print(
         "before", len(before), "during", len(during), "after", len(after),
@@ -102,3 +103,55 @@ def test_postgresql_stopped_under_load_is_a_fast_503_and_recovers(portal):
         assert first is not None and first - started < RECOVERY, kind
     late = [a for a in after if a.started >= started + RECOVERY]
     assert late and [a for a in late if a.status != 200] == []
+
+
+def burst(load: Load, kinds: list[str]) -> list[Answer]:
+    """One request of each kind given, all at once, each on a connection of its own."""
+    with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
+        return list(pool.map(lambda item: load.one(item[1], item[0]), enumerate(kinds)))
+
+
+def test_no_request_fails_after_a_restart_while_idle(portal):
+    """Pooled connections that were idle while PostgreSQL restarted are dead: none may cost a request."""
+    pg, server, world = portal
+    load = Load(server.port, world)
+    assert all(a.status == 200 for a in burst(load, ["event", "page"] * 4))  # several pooled connections
+    pg.stop()
+    pg.start()
+    answers = burst(load, ["event", "page", "event", "page"] * 3)
+    assert [(a.kind, a.status) for a in answers if a.status != 200] == []
+
+
+def test_health_while_postgresql_is_down(portal):
+    """/healthz is liveness (the process answers); /readyz names PostgreSQL within about a second."""
+    pg, server, world = portal
+    load = Load(server.port, world)
+    assert load.one("healthz", 0).status == 200
+    pg.stop()
+    try:
+        for _ in range(3):  # the first notices the outage, the next know it
+            started = time.monotonic()
+            live = load.one("healthz", 0)
+            ready = ready_answer(server.port)
+            assert live.status == 200 and live.elapsed < FAST
+            assert ready[0] == 503 and ready[1] == {"status": "unavailable", "down": ["postgresql"]}
+            assert ready[2] == "5"
+            assert time.monotonic() - started < FAST
+    finally:
+        pg.start()
+    deadline = time.monotonic() + RECOVERY
+    while ready_answer(server.port)[0] != 200:
+        assert time.monotonic() < deadline, "not ready again within RECOVERY"
+        time.sleep(0.05)
+
+
+def ready_answer(port: int) -> tuple[int, Any, str | None]:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/readyz", headers={"Host": "127.0.0.1"})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read()), response.getheader("Retry-After")
+    finally:
+        conn.close()
