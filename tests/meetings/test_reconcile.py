@@ -277,3 +277,28 @@ def test_a_partial_failure_corrects_the_rest_and_exits_non_zero(demo, capsys):
     assert "room-a: events 0, Prosody 5 -> 5 (corrected" in captured.out
     assert "room-b" in captured.err and "HTTP 500" in captured.err
     assert MeetingSession.objects.get(room_name="room-a").current_count == 5
+
+
+@pytest.mark.django_db(transaction=True)  # between rounds the command hands its connection back
+def test_every_keeps_reconciling_through_failures(demo, capsys, monkeypatch):
+    """`--every` (make run): each round reconciles; a failing round is reported and the next one comes."""
+    from meetings.management.commands import reconcile_counts
+
+    open_room(demo, "room1", 2)
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 2:
+            raise KeyboardInterrupt  # ends the loop as Ctrl-C does
+
+    monkeypatch.setattr(reconcile_counts.time, "sleep", nap)
+    with room_size_server() as (server, url):
+        server.answers["/room-size?room=room1&domain=meet.test"] = (500, b"down for a moment")
+        use_api(demo, url)
+        with pytest.raises(KeyboardInterrupt):
+            call_command("reconcile_counts", "--every", "30")
+    captured = capsys.readouterr()
+    assert naps == [30.0, 30.0]
+    assert captured.err.count("HTTP 500") == 2  # both rounds ran and said so
+    assert captured.out.count("asked about 1 room(s)") == 2
