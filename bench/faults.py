@@ -19,7 +19,8 @@ through these phases, one after the other:
 Between phases it waits (at most 30 s) until joins answer 200 again.
 
 For each phase: joins answered 200 per second, p50/p99 of every answer (200 or not, timeouts counted at the
-client's limit of 5 s), the answers by status, and after each fault the recovery: from the service's return to the
+client's limit of 5 s), the answers by status, and after each fault the recovery: from the service's return
+to the
 first 200 and to the last answer that was not 200. Targets (issue 12): at least 50 % of the normal join rate
 with Redis stopped, p99 under 500 ms with Redis frozen, recovery within 2 s, no 500 in any phase.
 """
@@ -125,13 +126,16 @@ def figures(records: list[Record], phase: Phase) -> str:
         last = f"{max(0.0, last_bad - phase.back):.2f}" if last_bad is not None else "0.00"
         recovery = f"first 200 {first} s, last failure {last} s"
     rendered = " ".join(f"{k or 'timeout'}:{v}" for k, v in sorted(statuses.items()))
-    return (
-        f"{phase.name:<20} {ok / seconds:9.1f} {pct(0.50)} {pct(0.99)}   {rendered:<28} {recovery}"
-    )
+    return f"{phase.name:<20} {ok / seconds:9.1f} {pct(0.50)} {pct(0.99)}   {rendered:<28} {recovery}"
 
 
 async def run_phases(
-    port: int, joins: list[list[bytes]], redis: PrivateRedis, pg: PrivatePostgres, duration: float, settle: float
+    port: int,
+    joins: list[list[bytes]],
+    redis: PrivateRedis,
+    pg: PrivatePostgres,
+    duration: float,
+    settle: float,
 ) -> tuple[list[Record], list[Phase]]:
     recorder = Recorder(stop_at=float("inf"))
     tasks = [asyncio.create_task(connection(port, requests, recorder)) for requests in joins]
@@ -188,7 +192,9 @@ async def run_phases(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-c", "--connections", type=int, default=32)
     parser.add_argument("-d", "--duration", type=float, default=8.0, help="seconds per phase")
     parser.add_argument("--settle", type=float, default=4.0, help="seconds after each fault ends")
@@ -223,7 +229,8 @@ def main() -> None:
                 joinbench.join_turns(sessions[i::connections], i, connections) for i in range(connections)
             ]
             print(
-                f"gunicorn {args.workers} gthread workers x {args.threads} threads, {connections} connections, "
+                f"gunicorn {args.workers} gthread workers x {args.threads} threads, "
+                f"{connections} connections, "
                 f"{duration:.0f} s per phase, private PostgreSQL :{pg.port} and Redis :{redis.port}, "
                 f"{os.cpu_count()} CPUs, load average before {os.getloadavg()[0]:.1f}"
             )
@@ -234,7 +241,9 @@ def main() -> None:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    print(f"{'phase':<20} {'joins/s':>9} {'p50 ms':>7} {'p99 ms':>7}   {'answers':<28} recovery after the fault")
+    print(
+        f"{'phase':<20} {'joins/s':>9} {'p50 ms':>7} {'p99 ms':>7}   {'answers':<28} recovery after the fault"
+    )
     for phase in phases:
         print(figures(records, phase))
     normal = phases[0]

@@ -50,10 +50,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def database_unavailable(error: BaseException | None) -> bool:
     """Whether a failure means PostgreSQL could not be reached or dropped the connection (stopped, restarting,
-    refused, timed out), looking through the exceptions it caused. Such a request may succeed when repeated."""
+    refused, timed out), looking through the exceptions it caused. Such a request may succeed when
+    repeated."""
     seen = 0
     while error is not None and seen < 10:
-        if isinstance(error, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError):
+        if isinstance(
+            error, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError
+        ):
             return True
         error = error.__cause__ or error.__context__
         seen += 1
@@ -69,8 +72,8 @@ def unavailable_body() -> dict[str, dict[str, object]]:
 
 
 def service_unavailable(request: HttpRequest) -> HttpResponse:
-    """503 with Retry-After: JSON in the API's shape for machines (/api/, /jitsi/), a page for people. Rendered
-    without the request's context, as the 500 page is: nothing here may need the database."""
+    """503 with Retry-After: JSON in the API's shape for machines (/api/, /jitsi/), a page for people.
+    Rendered without the request's context, as the 500 page is: nothing here may need the database."""
     response: HttpResponse
     if request.path.startswith(MACHINE_PREFIXES):
         response = JsonResponse(unavailable_body(), status=503)
@@ -93,5 +96,8 @@ class QuietDatabaseOutage(logging.Filter):
         if record.exc_info and database_unavailable(record.exc_info[1]):
             record.exc_info = None
             record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        elif getattr(record, "status_code", None) == 503 and not record.exc_info:
+            # Django logs every 5xx answer as an error; a 503 is a deliberate answer ("try again"), not a failure.
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True

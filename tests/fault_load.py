@@ -73,7 +73,12 @@ class Load:
             response = conn.getresponse()
             content = response.read()
             answer = Answer(
-                kind, started, time.monotonic() - started, response.status, response.getheader("Retry-After"), content
+                kind,
+                started,
+                time.monotonic() - started,
+                response.status,
+                response.getheader("Retry-After"),
+                content,
             )
         except (OSError, http.client.HTTPException):
             conn.close()

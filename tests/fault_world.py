@@ -41,7 +41,9 @@ def seed(people: int) -> dict[str, Any]:
     )
     owner, _ = User.objects.get_or_create(username="fault-owner")
     Room.objects.get_or_create(
-        tenant=tenant, name=ROOM, defaults={"title": "Fault room", "owner": owner, "access": Room.Access.TENANT}
+        tenant=tenant,
+        name=ROOM,
+        defaults={"title": "Fault room", "owner": owner, "access": Room.Access.TENANT},
     )
     store_class = import_module(settings.SESSION_ENGINE).SessionStore
     sessions = []

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 PG_BIN_DIRS = ["/usr/local/bin", *sorted(map(str, Path("/usr/lib/postgresql").glob("*/bin")), reverse=True)]
@@ -61,7 +61,12 @@ class PrivatePostgres:
     def _run(self, *command: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         return subprocess.run(
-            [*prefix, *command], capture_output=True, text=True, timeout=timeout, check=True, cwd=self.directory
+            [*prefix, *command],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+            cwd=self.directory,
         )
 
     def init(self) -> None:
@@ -121,7 +126,7 @@ def private_postgresql() -> Iterator[PrivatePostgres]:
     finally:
         try:
             if (server.data / "postmaster.pid").exists():
-                with _suppress():
+                with suppress(OSError, ValueError):
                     os.kill(server.postmaster_pid(), signal.SIGCONT)  # in case it was left frozen
                 server.stop("immediate")
         finally:
@@ -140,7 +145,8 @@ class PrivateRedis:
     def start(self, timeout: float = 10) -> None:
         self.process = subprocess.Popen(
             [
-                shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                shutil.which("redis-server") or "redis-server", "--port", str(self.port),
+                "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", str(self.directory),
             ],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -181,11 +187,3 @@ def private_redis() -> Iterator[PrivateRedis]:
     finally:
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)
-
-
-@contextmanager
-def _suppress() -> Iterator[None]:
-    try:
-        yield
-    except (OSError, ValueError):
-        pass

@@ -86,5 +86,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             pool.putconn(connection)
             connection = pool.getconn()
             if "isolation_level" in self.settings_dict["OPTIONS"]:  # as Django sets it on the first one
-                connection.isolation_level = self.isolation_level
+                # Django's get_new_connection set it on self just before; django-stubs do not declare it.
+                connection.isolation_level = self.isolation_level  # type: ignore[attr-defined]
         return connection

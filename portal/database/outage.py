@@ -1,8 +1,8 @@
 """What this process knows about PostgreSQL being reachable, so that an outage is a fast 503.
 
 While PostgreSQL is known to be unreachable (a connection attempt was refused, timed out or met a server
-shutting down), requests are refused at once instead of each waiting in the connection pool, so threads are not
-held and joins decided from per-process copies keep being served. One request per PROBE_INTERVAL tries a
+shutting down), requests are refused at once instead of each waiting in the connection pool, so threads are
+not held and joins decided from per-process copies keep being served. One request per PROBE_INTERVAL tries a
 connection of its own: the first that succeeds ends the outage for the whole process.
 """
 
@@ -21,7 +21,8 @@ PROBE_INTERVAL = 0.5  # seconds between attempts while down: how late, at most, 
 
 
 class DatabaseUnavailable(psycopg.OperationalError):
-    """Refused without trying: PostgreSQL was unreachable a moment ago (Django raises it as OperationalError)."""
+    """Refused without trying: PostgreSQL was unreachable a moment ago (Django raises it as its
+    OperationalError)."""
 
 
 def means_unreachable(error: BaseException) -> bool:
@@ -72,7 +73,9 @@ class Outage:
                 logger.warning("PostgreSQL answers again after %.1f s", time.monotonic() - self.since)
 
     def unavailable(self) -> DatabaseUnavailable:
-        return DatabaseUnavailable("PostgreSQL is unreachable (refused without trying; checked again shortly)")
+        return DatabaseUnavailable(
+            "PostgreSQL is unreachable (refused without trying; checked again shortly)"
+        )
 
 
 outage = Outage()  # one per process: every thread's connections share the pool and its server

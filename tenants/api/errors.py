@@ -185,13 +185,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
 
 def unexpected_error(exc: Exception, context: dict[str, Any]) -> Response:
-    """Not an API error but a failure: still the API's shape, status 500 (503 with Retry-After when PostgreSQL
-    cannot be reached), a message that says nothing about what failed; the traceback goes to the server log (the method and path name the request, nothing else:
-    no body, no user)."""
+    """Not an API error but a failure: still the API's shape, status 500 (503 with Retry-After when
+    PostgreSQL cannot be reached), a message that says nothing about what failed; the traceback goes to the
+    server log (the method and path name the request, nothing else: no body, no user)."""
     request = context.get("request")
     set_rollback()  # as DRF does for the errors it handles: the request's atomic block is not committed
     if database_unavailable(exc):
-        # PostgreSQL is away (stopped, restarting): try again shortly; the outage is logged by portal.database.
+        # PostgreSQL is away (stopped, restarting): try again shortly; portal.database logs the outage.
         logger.warning(
             "Database unavailable answering %s %s: %s",
             getattr(request, "method", "?"),

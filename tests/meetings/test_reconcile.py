@@ -205,7 +205,10 @@ def test_only_live_rooms_are_asked(demo, capsys):
 
 
 def answer(server: RoomSizeServer, room: str, participants: int, status: int = 200) -> None:
-    server.answers[f"/room-size?room={room}&domain=meet.test"] = (status, f'{{"participants": {participants}}}'.encode())
+    server.answers[f"/room-size?room={room}&domain=meet.test"] = (
+        status,
+        f'{{"participants": {participants}}}'.encode(),
+    )
 
 
 def test_a_room_filled_while_the_portal_was_down_is_found_and_corrected(demo, capsys):

@@ -1,4 +1,5 @@
-"""Correct live counts from Prosody's room API (`mod_muc_size`), e.g. after a restart, an outage or lost events.
+"""Correct live counts from Prosody's room API (`mod_muc_size`), e.g. after a restart, an outage or lost
+events.
 
 Asks `GET <room_api_url>/room-size?room=&domain=[&subdomain=]` about every room that could be live
 (meetings/reconciliation.py: open sessions, lectures inside their join window, rooms used recently): an answer
@@ -83,7 +84,7 @@ class Command(BaseCommand):
                 self.reconcile_once(opts)
             except CommandError as exc:
                 self.stderr.write(str(exc))
-            except Exception as exc:  # noqa: BLE001 - e.g. the database away: the next round tries again
+            except Exception as exc:  # e.g. the database away: reported, and the next round tries again
                 self.stderr.write(f"reconciliation failed: {exc}")
             close_old_connections()
             time.sleep(opts["every"])
@@ -93,7 +94,9 @@ class Command(BaseCommand):
         if opts["deployment"]:
             deployments = deployments.filter(slug__in=opts["deployment"])
         recent = (
-            timedelta(minutes=opts["recent_minutes"]) if opts["recent_minutes"] is not None else default_recent()
+            timedelta(minutes=opts["recent_minutes"])
+            if opts["recent_minutes"] is not None
+            else default_recent()
         )
         failures = 0
         for deployment in deployments:
@@ -115,7 +118,7 @@ class Command(BaseCommand):
     def reconcile_deployment(
         self, deployment: JitsiDeployment, candidates: list[Candidate], opts: dict[str, Any]
     ) -> int:
-        def ask(candidate: Candidate) -> tuple[Candidate, str, int | None | RoomApiError]:
+        def ask(candidate: Candidate) -> tuple[Candidate, str, int | RoomApiError | None]:
             url = live.room_size_url(deployment, candidate.room_name)
             try:
                 return candidate, url, ask_room_size(url, timeout=opts["timeout"])
@@ -131,10 +134,13 @@ class Command(BaseCommand):
             if isinstance(answer, RoomApiError):
                 failed += 1
                 self.stderr.write(
-                    f"{deployment.slug} {candidate.room_name}: {url} failed ({answer}); count left at {before}"
+                    f"{deployment.slug} {candidate.room_name}: {url} failed ({answer}); "
+                    f"count left at {before}"
                 )
                 continue
-            outcome = live.reconcile(deployment=deployment, room_name=candidate.room_name, participants=answer)
+            outcome = live.reconcile(
+                deployment=deployment, room_name=candidate.room_name, participants=answer
+            )
             after = outcome.count if outcome is not None else before
             said = "gone (404)" if answer is None else str(answer)
             line = f"{deployment.slug} {candidate.room_name}: events {before}, Prosody {said} -> {after}"
