@@ -98,6 +98,6 @@ class QuietDatabaseOutage(logging.Filter):
             record.exc_text = None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         elif getattr(record, "status_code", None) == 503 and not record.exc_info:
-            # Django logs every 5xx answer as an error; a 503 is a deliberate answer ("try again"), not a failure.
+            # Django logs every 5xx answer as an error; a 503 is a deliberate "try again", not a failure.
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
