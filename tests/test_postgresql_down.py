@@ -76,7 +76,8 @@ def test_postgresql_stopped_under_load_is_a_fast_503_and_recovers(portal):
         time.sleep(4)
     finally:
         load.stop()
-    before = load.between(0, stopping)
+    # Answered before the stop began (one in flight meanwhile may meet the shutdown: 503 too).
+    before = [a for a in load.between(0, stopping) if a.started + a.elapsed < stopping]
     during = load.between(stopped, started)
     after = load.between(started, time.monotonic())
     print(
@@ -86,7 +87,7 @@ def test_postgresql_stopped_under_load_is_a_fast_503_and_recovers(portal):
         {k: sorted({a.status for a in during if a.kind == k}) for k in ("join", "page", "event")},
     )  # fmt: skip
     assert unexpected(load.answers) == []  # 200 or 503, never a 500 nor a hung request
-    assert before and all(a.status == 200 for a in before)
+    assert before and [(a.kind, a.status, a.body[:300]) for a in before if a.status != 200] == []
     # While it is down: pages and events 503 at once, with Retry-After in their shapes; joins from caches.
     assert {a.kind for a in during} == {"join", "page", "event"}
     slowest = max(during, key=lambda a: a.elapsed)
