@@ -4,6 +4,8 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# With JITSI_ROOM_API_URL (Prosody's mod_muc_size), `make run` reconciles live counts this often (seconds).
+RECONCILE_INTERVAL ?= 300
 
 # Development values; a real deployment sets its own environment (see .env.example).
 DEV_ENV := DEBUG=1 SECURE=0 PORTAL_DEV_IDP=1 PUBLIC_URL=http://$(HOST):$(PORT)
@@ -25,7 +27,8 @@ run: $(VENV)/.installed
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
 	$(DEV_ENV) $(PY) manage.py seed_demo
 	$(DEV_ENV) $(PY) manage.py seed_demo_rooms
-	$(DEV_ENV) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) portal.asgi:application
+	$(if $(JITSI_ROOM_API_URL),$(DEV_ENV) $(PY) manage.py reconcile_counts --every $(RECONCILE_INTERVAL) & \
+		trap 'kill $$!' EXIT;) $(DEV_ENV) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) portal.asgi:application
 
 test: $(VENV)/.installed
 	$(TEST_ENV) DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

@@ -11,6 +11,7 @@ was right.
 from __future__ import annotations
 
 import enum
+import logging
 import math
 import unicodedata
 import uuid
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -28,6 +30,8 @@ from meetings.access import Verdict, decide, is_current_hash, requires_access_co
 from meetings.models import Room
 from tenants import keys
 from tenants.models import JitsiDeployment, Tenant
+
+logger = logging.getLogger(__name__)
 
 DISPLAY_NAME_MAX = 80
 LAST_USED_EVERY = timedelta(minutes=5)  # how stale Room.last_used_at may get before a join refreshes it
@@ -163,9 +167,16 @@ def record_use(room: Room, now: datetime) -> None:
     """Record use (idle anonymous rooms expire by it) without writing on every join."""
     if room.last_used_at is not None and now - room.last_used_at < LAST_USED_EVERY:
         return
-    Room.objects.filter(pk=room.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY)
-    ).update(last_used_at=now)
+    try:
+        with transaction.atomic():  # a savepoint when called inside a transaction: its failure stays here
+            Room.objects.filter(pk=room.pk).filter(
+                Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY)
+            ).update(last_used_at=now)
+    except (OperationalError, InterfaceError) as error:
+        # PostgreSQL is away: a join decided from this process's copies still gets its token; the next join
+        # after the outage records the use.
+        logger.warning("room use not recorded (database unavailable): %s", error)
+        return
     room.last_used_at = now  # RoomQuerySet.update() told the processes' copies of the room
 
 

@@ -28,3 +28,7 @@ urlpatterns: list[Any] = [
         name="jitsi_events",
     ),
 ]
+
+# The lean handler resolves with this module alone: its failures get the portal's JSON answers too (503 with
+# Retry-After while PostgreSQL is away, so that Prosody retries the event).
+handler500 = "portal.errors.server_error"

@@ -8,7 +8,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_int, env_list, env_secret, env_str
+from portal.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -92,6 +92,8 @@ if DATABASE_URL:
     # The pool hands a connection back at the end of each request, whatever the server. DB_POOL_MAX_SIZE=0
     # switches it off (e.g. behind PgBouncer); then DB_CONN_MAX_AGE applies (default 0: one per request).
     # No health-check query per request (it cost a SELECT 1 on every join); DB_HEALTH_CHECKS=1 turns it on.
+    # An outage is a fast 503 (portal/database/): the ENGINE refuses new connections at once while PostgreSQL
+    # is known to be unreachable, and drops pooled connections that died while idle (a restart) unseen.
     DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 8)
     DATABASES = {
         "default": dj_database_url.parse(
@@ -100,11 +102,20 @@ if DATABASE_URL:
             conn_health_checks=env_bool("DB_HEALTH_CHECKS", False),
         )
     }
+    DATABASES["default"]["ENGINE"] = "portal.database"  # Django's postgresql backend, subclassed
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    # libpq waits forever for an unreachable host by default; 2 s is the least it accepts.
+    options.setdefault("connect_timeout", max(2, env_int("DB_CONNECT_TIMEOUT", 2)))
     if DB_POOL_MAX_SIZE:
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        options["pool"] = {
             "min_size": min(env_int("DB_POOL_MIN_SIZE", 1), DB_POOL_MAX_SIZE),
             "max_size": DB_POOL_MAX_SIZE,
-            "timeout": env_int("DB_POOL_TIMEOUT", 10),  # seconds a request waits for a free connection
+            # Seconds a request waits for a free connection: only a pool that is busy or has just lost its
+            # server makes anyone wait; an outage already known is refused without waiting.
+            "timeout": env_float("DB_POOL_TIMEOUT", 1.0),
+            # The pool's reconnection attempts (1 s apart) give up after this, so that once PostgreSQL is back
+            # a request's demand connects at once instead of waiting out a backoff grown to minutes.
+            "reconnect_timeout": 1.0,
         }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -299,7 +310,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # pysaml2's and djangosaml2's DEBUG and INFO records never pass (they quote assertions and attributes);
     # their warnings pass with non-plain arguments withheld (tenants/saml_logging.py, installed at startup).
-    "loggers": {"saml2": {"level": env_str("SAML_LOG_LEVEL", "WARNING")}},
+    "loggers": {
+        "saml2": {"level": env_str("SAML_LOG_LEVEL", "WARNING")},
+        # Requests answered 503 while PostgreSQL is away: a warning line each, without a traceback.
+        "django.request": {"filters": ["database_outage"]},
+    },
+    "filters": {"database_outage": {"()": "portal.errors.QuietDatabaseOutage"}},
 }
 
 # Joining meetings (meetings/joining.py, tenants/keys.py, meetings/anonymous.py).

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django.views.static import serve
 from redis.exceptions import RedisError
 
+from portal.errors import RETRY_AFTER_SECONDS
 from tenants.access import membership_of
 from tenants.branding import MEDIA_TYPES
 from tenants.models import Tenant
@@ -35,8 +36,9 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    """Liveness: the process answers. Nothing else is asked (no PostgreSQL, no Redis), so that a supervisor
+    restarts only a process that is stuck, never every process because a shared service is away; a load
+    balancer asks /readyz."""
     return JsonResponse({"status": "ok"})
 
 
@@ -49,6 +51,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
     naming what is down, so traffic moves to a portal that can serve joins."""
     down = []
     try:
+        # A PostgreSQL known to be away is refused at once (portal/database/); one that just went away
+        # costs at most DB_POOL_TIMEOUT.
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError:
@@ -67,7 +71,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
         finally:
             client.close()
     if down:
-        return JsonResponse({"status": "unavailable", "down": down}, status=503, headers={"Retry-After": "5"})
+        return JsonResponse(
+            {"status": "unavailable", "down": down},
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return JsonResponse({"status": "ok"})
 
 

@@ -29,6 +29,11 @@ def test_postgresql_gets_a_bounded_pool_and_no_persistent_connections():
     assert found["db"]["CONN_MAX_AGE"] == 0  # Daphne's per-request threads would otherwise each keep one
     assert found["db"]["OPTIONS"]["pool"]["max_size"] == 8
     assert found["db"]["CONN_HEALTH_CHECKS"] is False  # no SELECT 1 per request
+    # An outage is a fast 503 (portal/database/): short waits, and the backend that refuses while it is down.
+    assert found["db"]["ENGINE"] == "portal.database"
+    assert found["db"]["OPTIONS"]["connect_timeout"] == 2
+    assert found["db"]["OPTIONS"]["pool"]["timeout"] == 1.0
+    assert found["db"]["OPTIONS"]["pool"]["reconnect_timeout"] == 1.0
     assert found["sessions"] == "django.contrib.sessions.backends.db"
 
 
@@ -44,3 +49,16 @@ def test_pool_size_and_switching_it_off():
 def test_sessions_are_read_through_redis_when_there_is_one():
     found = _settings(DATABASE_URL="postgres://u@h/x", REDIS_URL="redis://127.0.0.1:6379/9")
     assert found["sessions"] == "django.contrib.sessions.backends.cached_db"  # still stored in PostgreSQL
+
+
+def test_the_pool_tracks_its_connection_attempts(db):
+    """The backend hands psycopg_pool its connection class through Django's OPTIONS["pool"] (what Django
+    passes on to ConnectionPool), so the pool's own reconnections tell whether PostgreSQL is away."""
+    from django.db import connection
+
+    from portal.database.outage import TrackedConnection
+
+    assert connection.settings_dict["OPTIONS"]["pool"]["connection_class"] is TrackedConnection
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    assert isinstance(connection.connection, TrackedConnection)

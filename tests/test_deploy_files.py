@@ -115,3 +115,12 @@ def test_units_start_programs_of_the_virtualenv_and_existing_commands():
 def test_every_timer_has_its_service(timer):
     assert timer.with_suffix(".service").exists()
     assert re.search(r"^OnCalendar=\S+", timer.read_text(), re.MULTILINE)
+
+
+def test_the_portal_reconciles_counts_whenever_it_starts():
+    """Events that came while the portal was down are lost after Prosody's retries: every start of the HTTP
+    service runs the reconciliation once, ordered after it; the timer repeats it."""
+    http = (DEPLOY / "systemd" / "auditorium-http.service").read_text()
+    reconcile = (DEPLOY / "systemd" / "auditorium-reconcile.service").read_text()
+    assert re.search(r"^Wants=auditorium-reconcile\.service$", http, re.MULTILINE)
+    assert re.search(r"^After=.*\bauditorium-http\.service\b", reconcile, re.MULTILINE)

@@ -34,8 +34,36 @@ def failing_plain_view(request: HttpRequest) -> HttpResponse:
     raise RuntimeError(SECRET_DETAIL)
 
 
+def database_away() -> Exception:
+    """What Django raises when PostgreSQL went away (its OperationalError, caused by psycopg's)."""
+    import psycopg
+    from django.db import OperationalError
+
+    try:
+        try:
+            raise psycopg.OperationalError("connection refused")
+        except psycopg.OperationalError as cause:
+            raise OperationalError("connection refused") from cause
+    except OperationalError as error:
+        return error
+
+
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([])
+def database_api_view(request: Request) -> Response:
+    raise database_away()
+
+
+def database_plain_view(request: HttpRequest) -> HttpResponse:
+    raise database_away()
+
+
 # A test URL configuration: the portal's, plus views that fail, under the API and among the pages.
 urlpatterns = [
+    path("api/v1/test-database/", database_api_view),
+    path("api/v1/test-database-plain/", database_plain_view),
+    path("test-database/", database_plain_view),
     path("api/v1/test-failure/", failing_api_view),
     path("api/v1/test-failure-plain/", failing_plain_view),
     path("test-failure/", failing_plain_view),
@@ -128,3 +156,36 @@ def test_machine_paths_get_json_from_the_handler(db):
         response = server_error(RequestFactory().get(url))
         assert response.status_code == 500 and response["Content-Type"] == "application/json"
         assert json.loads(response.content)["error"]["code"] == "server_error"
+
+
+@override_settings(ROOT_URLCONF=__name__)
+@pytest.mark.parametrize("url", ["/api/v1/test-database/", "/api/v1/test-database-plain/"])
+def test_the_database_away_is_a_503_in_the_api_shape(db, client, caplog, url):
+    with caplog.at_level(logging.WARNING):
+        response = client.get(url)
+    error = assert_error(response, 503, "unavailable")
+    assert "try again" in error["message"]
+    assert response["Retry-After"] == "5"
+    assert not any(r.exc_info for r in caplog.records)  # a warning line, no traceback per request
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records)
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_the_database_away_is_a_translated_page_for_people(db, client):
+    response = client.get("/test-database/", HTTP_ACCEPT_LANGUAGE="de")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    body = response.content.decode()
+    assert 'class="refusal"' in body and "css/site.css" in body
+    assert "Vorübergehend nicht verfügbar" in body and "ß" not in body
+
+
+def test_other_database_errors_stay_500(db):
+    """Only an unreachable database is worth a retry: a broken query is a 500 (and a bug)."""
+    from django.db import IntegrityError, ProgrammingError
+
+    from portal.errors import database_unavailable
+
+    assert database_unavailable(database_away())
+    assert not database_unavailable(ProgrammingError("no such table"))
+    assert not database_unavailable(IntegrityError("duplicate key"))
+    assert not database_unavailable(None)

@@ -24,7 +24,13 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from portal.errors import SERVER_ERROR_CODE, server_error_message
+from portal.errors import (
+    RETRY_AFTER_SECONDS,
+    SERVER_ERROR_CODE,
+    database_unavailable,
+    server_error_message,
+    unavailable_body,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -179,17 +185,26 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
 
 def unexpected_error(exc: Exception, context: dict[str, Any]) -> Response:
-    """Not an API error but a failure: still the API's shape, status 500, a message that says nothing about
-    what failed; the traceback goes to the server log (the method and path name the request, nothing else:
-    no body, no user)."""
+    """Not an API error but a failure: still the API's shape, status 500 (503 with Retry-After when
+    PostgreSQL cannot be reached), a message that says nothing about what failed; the traceback goes to the
+    server log (the method and path name the request, nothing else: no body, no user)."""
     request = context.get("request")
+    set_rollback()  # as DRF does for the errors it handles: the request's atomic block is not committed
+    if database_unavailable(exc):
+        # PostgreSQL is away (stopped, restarting): try again shortly; portal.database logs the outage.
+        logger.warning(
+            "Database unavailable answering %s %s: %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+            exc,
+        )
+        return Response(unavailable_body(), status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     logger.error(
         "Unexpected error answering %s %s",
         getattr(request, "method", "?"),
         getattr(request, "path", "?"),
         exc_info=(type(exc), exc, exc.__traceback__),
     )
-    set_rollback()  # as DRF does for the errors it handles: the request's atomic block is not committed
     return Response(error_body(SERVER_ERROR_CODE, server_error_message()), status=500)
 
 

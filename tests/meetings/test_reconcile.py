@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -13,7 +14,7 @@ from django.core.management import CommandError, call_command
 
 from meetings import events as ev
 from meetings import live
-from meetings.models import MeetingSession
+from meetings.models import MeetingSession, Room
 from tests.factories import RoomFactory, TenantFactory
 from tests.meetings.prosody import recording, room_size_answers
 from tests.meetings.servers import free_port
@@ -204,3 +205,106 @@ def test_only_live_rooms_are_asked(demo, capsys):
         use_api(demo, url)
         reconcile(capsys)
     assert server.requests == []
+
+
+def answer(server: RoomSizeServer, room: str, participants: int, status: int = 200) -> None:
+    server.answers[f"/room-size?room={room}&domain=meet.test"] = (
+        status,
+        f'{{"participants": {participants}}}'.encode(),
+    )
+
+
+def test_a_room_filled_while_the_portal_was_down_is_found_and_corrected(demo, capsys):
+    """Its room/created and joins were lost (the portal was down through Prosody's retries): no session,
+    count 0. A join token was handed out shortly before, so the room counts as recently used."""
+    from django.utils import timezone
+
+    room = RoomFactory(tenant=demo, name="lost-room")
+    Room.objects.filter(pk=room.pk).update(last_used_at=timezone.now() - timedelta(minutes=20))
+    stale = RoomFactory(tenant=demo, name="stale-room")  # last used long ago: not asked
+    Room.objects.filter(pk=stale.pk).update(last_used_at=timezone.now() - timedelta(days=3))
+    with room_size_server() as (server, url):
+        answer(server, "lost-room", 3)
+        use_api(demo, url)
+        out = reconcile(capsys)
+    assert server.requests == ["/room-size?room=lost-room&domain=meet.test"]
+    session = MeetingSession.objects.get(room_name="lost-room", destroyed_at__isnull=True)
+    assert session.current_count == 3 and session.room_id == room.pk
+    assert "lost-room: events 0, Prosody 3 -> 3 (corrected; recently used)" in out
+    assert "corrected 1, failed 0" in out
+
+
+def test_a_lecture_inside_its_join_window_is_asked(demo, capsys):
+    from django.utils import timezone
+
+    from meetings.services import schedule_series
+
+    room = RoomFactory(tenant=demo, name="lecture-hall")
+    start = timezone.localtime() - timedelta(minutes=30)
+    schedule_series(
+        actor=room.owner,
+        room=room,
+        first_date=start.date() - timedelta(days=7),
+        start_time=start.time().replace(second=0, microsecond=0),
+        duration_minutes=120,
+        weekdays=list(range(7)),
+    )
+    closed = RoomFactory(tenant=demo, name="closed-hall")  # its lecture is tomorrow at this hour minus 5 h
+    later = timezone.localtime() + timedelta(hours=5)
+    schedule_series(
+        actor=closed.owner,
+        room=closed,
+        first_date=later.date() + timedelta(days=1),
+        start_time=later.time().replace(second=0, microsecond=0),
+        duration_minutes=60,
+        weekdays=list(range(7)),
+    )
+    with room_size_server() as (server, url):
+        answer(server, "lecture-hall", 40)
+        use_api(demo, url)
+        out = reconcile(capsys)
+    assert server.requests == ["/room-size?room=lecture-hall&domain=meet.test"]
+    assert "lecture-hall: events 0, Prosody 40 -> 40 (corrected; lecture)" in out
+
+
+def test_a_partial_failure_corrects_the_rest_and_exits_non_zero(demo, capsys):
+    from django.utils import timezone
+
+    for name in ("room-a", "room-b"):
+        room = RoomFactory(tenant=demo, name=name)
+        Room.objects.filter(pk=room.pk).update(last_used_at=timezone.now())
+    with room_size_server() as (server, url):
+        answer(server, "room-a", 5)
+        answer(server, "room-b", 0, status=500)
+        use_api(demo, url)
+        with pytest.raises(CommandError):
+            call_command("reconcile_counts")
+    captured = capsys.readouterr()
+    assert "room-a: events 0, Prosody 5 -> 5 (corrected" in captured.out
+    assert "room-b" in captured.err and "HTTP 500" in captured.err
+    assert MeetingSession.objects.get(room_name="room-a").current_count == 5
+
+
+@pytest.mark.django_db(transaction=True)  # between rounds the command hands its connection back
+def test_every_keeps_reconciling_through_failures(demo, capsys, monkeypatch):
+    """`--every` (make run): each round reconciles; a failing round is reported and the next one comes."""
+    from meetings.management.commands import reconcile_counts
+
+    open_room(demo, "room1", 2)
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 2:
+            raise KeyboardInterrupt  # ends the loop as Ctrl-C does
+
+    monkeypatch.setattr(reconcile_counts.time, "sleep", nap)
+    with room_size_server() as (server, url):
+        server.answers["/room-size?room=room1&domain=meet.test"] = (500, b"down for a moment")
+        use_api(demo, url)
+        with pytest.raises(KeyboardInterrupt):
+            call_command("reconcile_counts", "--every", "30")
+    captured = capsys.readouterr()
+    assert naps == [30.0, 30.0]
+    assert captured.err.count("HTTP 500") == 2  # both rounds ran and said so
+    assert captured.out.count("asked about 1 room(s)") == 2
