@@ -8,7 +8,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_int, env_list, env_secret, env_str
+from portal.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -133,6 +133,12 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Redis is an accelerator (portal/redis_access.py; README "What happens when Redis is down"): connect and read
+# timeouts in seconds, how long a process stops trying after a failure, and how long it keeps its own copies
+# of database rows (sessions, hot-cache tokens) while Redis is unreachable.
+REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 0.2)
+REDIS_BREAKER_SECONDS = env_float("REDIS_BREAKER_SECONDS", 1.0)
+REDIS_FALLBACK_TTL = env_float("REDIS_FALLBACK_TTL", 5.0)
 
 AUTH_USER_MODEL = "tenants.User"
 AUTHENTICATION_BACKENDS = [
