@@ -190,8 +190,8 @@ class RedisCache(BaseCache):
         cap = fallback_ttl()
         return cap if timeout is None else min(timeout, cap)
 
-    def _remote(self, func: Callable[..., Any], *args: Any) -> Any:
-        return self._server.breaker.call(func, *args)
+    def _remote(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return self._server.breaker.call(func, *args, **kwargs)
 
     def _dumps(self, value: Any) -> Any:
         return self._serializer.dumps(value)
