@@ -10,8 +10,9 @@ is independent of the number of viewers until the very last step:
    tagged with the key (session id, version) that orders updates. Without `REDIS_URL` (embedded mode, one
    process) it is handed to this process's hub directly.
 2. Subscribe once per process and room. Each process (each event loop) has one `Hub` with one Redis
-   connection in subscriber mode (redis-py's asyncio pub/sub). It SUBSCRIBEs to a room's channel when the first local viewer of that room
-   connects and UNSUBSCRIBEs when the last one leaves, so Redis sends each update once per interested process.
+   connection in subscriber mode (redis-py's asyncio pub/sub). It SUBSCRIBEs to a room's channel when the
+   first local viewer of that room connects and UNSUBSCRIBEs when the last one leaves, so Redis sends each
+   update once per interested process.
 3. Fan out in process, coalesced. The hub keeps a registry room channel -> set of local consumers. An arriving
    update only records the newest count of the room (older keys are dropped: two processes may publish out of
    commit order) and marks the room dirty; one flush task then sends the latest number, serialised once, to
@@ -62,8 +63,8 @@ from meetings.live import ShownCount, shown_count
 from meetings.models import Room
 from portal import redis_access
 from portal.adapters.daphne import raw_connection, write_now
-from portal.redis_access import RedisDown
 from portal.env import env_bool
+from portal.redis_access import RedisDown
 from tenants.models import Tenant
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,9 @@ def _republish() -> None:
         for channel, entry in pending.items():
             if _unpublished.get(channel) == entry:
                 del _unpublished[channel]
-    log.warning("live counts: published the latest count of %d room(s) again after a Redis outage", len(pending))
+    log.warning(
+        "live counts: published the latest count of %d room(s) again after a Redis outage", len(pending)
+    )
 
 
 def publish_count(tenant_slug: str, shown: ShownCount) -> None:
@@ -260,7 +263,7 @@ class Hub:
             await self._pubsub.subscribe(channel)
             # Wait for Redis to confirm, so no update published after our database read can be missed.
             await asyncio.wait_for(asyncio.shield(waiter), timeout=SUBSCRIBE_WAIT)
-        except (TimeoutError, *redis_access.ERRORS) as exc:
+        except redis_access.ERRORS as exc:  # asyncio.wait_for raises TimeoutError, an OSError
             log.warning("live counts: Redis did not confirm the subscription to %s (%s)", channel, exc)
             self._pause()
             if self._listener is not None:

@@ -31,7 +31,9 @@ class RoomEntry:
     window_memo: list[Any] = field(default_factory=list)
 
 
-_rooms: hotcache.LocalCache[tuple[RoomEntry, ...]] = hotcache.LocalCache()
+_rooms: hotcache.LocalCache[tuple[RoomEntry, ...]] = hotcache.LocalCache(
+    "rooms", max_age=hotcache.max_age, holds="the active rooms of one name with what a join decides from"
+)
 
 
 def _load(name: str) -> tuple[RoomEntry, ...]:
@@ -147,6 +149,10 @@ def _room_saved(
     hotcache.changed(*keys)
 
 
+def _rooms_updated(sender: Any, rows: list[dict[str, Any]], **kw: Any) -> None:
+    hotcache.changed(*(hotcache.room_key(name) for name in sorted({row["name"] for row in rows})))
+
+
 def _room_deleted(sender: Any, instance: Room, **kw: Any) -> None:
     hotcache.changed(hotcache.room_key(instance.name))
 
@@ -179,8 +185,11 @@ def _change_saved(sender: Any, instance: OccurrenceChange, **kw: Any) -> None:
 def connect() -> None:
     from django.db.models.signals import m2m_changed, post_delete, post_save
 
+    from portal.signals import bulk_updated
+
     post_save.connect(_room_saved, sender=Room, dispatch_uid="hot_room_saved")
     post_delete.connect(_room_deleted, sender=Room, dispatch_uid="hot_room_deleted")
+    bulk_updated.connect(_rooms_updated, sender=Room, dispatch_uid="hot_rooms_updated")
     for through in (Room.co_hosts.through, Room.invitees.through):
         m2m_changed.connect(_people_changed, sender=through, dispatch_uid=f"hot_{through.__name__}")
     for signal in (post_save, post_delete):

@@ -10,6 +10,7 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portal.signals import bulk_updated
 from tenants.models import Tenant
 
 BASE32_LOWER = "abcdefghijklmnopqrstuvwxyz234567"
@@ -31,11 +32,9 @@ class RoomQuerySet(models.QuerySet["Room"]):
 
     def update(self, **kwargs: Any) -> int:
         """Bulk updates skip post_save: tell the per-process room caches (meetings/joincache.py)."""
-        from tenants import hotcache
-
-        names = set(self.values_list("name", flat=True))
+        rows = list(self.values("tenant_id", "name"))
         count = super().update(**kwargs)
-        hotcache.changed(*(hotcache.room_key(name) for name in sorted(names)))
+        bulk_updated.send(sender=Room, rows=rows)
         return count
 
     def active(self) -> RoomQuerySet:

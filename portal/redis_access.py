@@ -140,7 +140,7 @@ _lock = threading.Lock()
 
 def _redacted(url: str) -> str:
     """The URL without credentials, for log lines."""
-    head, sep, tail = url.rpartition("@")
+    _head, sep, tail = url.rpartition("@")
     return f"redis://…@{tail}" if sep else url
 
 

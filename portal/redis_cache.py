@@ -18,6 +18,7 @@ answers from this process instead, and nothing raises:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -99,7 +100,9 @@ class _Server:
         self.client = redis_access.client(url)
         self.breaker = redis_access.breaker(url)
         self.scripts = {src: self.client.register_script(src) for src in (_HIT, _TAKE, _GIVE_BACK)}
-        self.local = LocMemCache(f"redis-fallback:{url}", {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": 50_000}})
+        self.local = LocMemCache(
+            f"redis-fallback:{url}", {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": 50_000}}
+        )
         self.lock = threading.Lock()  # counters of the fallback: read and write as one step
         self.dirty: set[str] = set()
         self.overflowed = False
@@ -282,7 +285,9 @@ class RedisCache(BaseCache):
             with self._server.lock:
                 return self._server.local.incr(key, delta)
 
-    def set_many(self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> list[Any]:
+    def set_many(
+        self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> list[Any]:
         if not data:
             return []
         made = {self.make_and_validate_key(k, version=version): v for k, v in data.items()}
@@ -318,10 +323,8 @@ class RedisCache(BaseCache):
 
     def clear(self) -> None:
         self._server.local.clear()
-        try:
+        with contextlib.suppress(RedisDown):
             self._remote(self._server.client.flushdb)
-        except RedisDown:
-            pass
 
     def _set_aside(self, made: dict[str, Any], seconds: int | None) -> None:
         self._server.remember(made)

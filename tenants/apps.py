@@ -10,9 +10,10 @@ class TenantsConfig(AppConfig):
 
     def ready(self) -> None:
         from portal.adapters import pysaml2 as pysaml2_adapter
-        from tenants import hotcache, saml_logging
+        from tenants import hotcache, middleware, saml_logging
 
         # Signature checks and decryption in this process (SAML_CRYPTO); pysaml2 offers no setting for it.
         pysaml2_adapter.install()
         hotcache.connect()
+        middleware.connect()
         saml_logging.install()

@@ -40,8 +40,10 @@ class PrivateRedis:
         log = (self.directory / "redis.log").open("ab")
         with log:
             self.process = subprocess.Popen(
-                [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-                + ["--dir", str(self.directory)],
+                [
+                    *(binary, "--port", str(self.port), "--bind", "127.0.0.1"),
+                    *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -102,7 +104,14 @@ class Load:
     _threads: list[threading.Thread] = field(default_factory=list)
     _occupant: int = 0
 
-    def _request(self, conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> int:
+    def _request(
+        self,
+        conn: http.client.HTTPConnection,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: dict[str, str],
+    ) -> int:
         conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         response.read()
@@ -240,7 +249,9 @@ class Viewer:
         except OSError:
             self.handshake = 0
 
-    def wait_for(self, predicate: Any, timeout: float, after: float = 0.0) -> tuple[float, dict[str, Any]] | None:
+    def wait_for(
+        self, predicate: Any, timeout: float, after: float = 0.0
+    ) -> tuple[float, dict[str, Any]] | None:
         """The first message at or after `after` for which `predicate(message)` holds, waiting at most
         `timeout` seconds for it."""
         deadline = time.monotonic() + timeout

@@ -26,7 +26,17 @@ from tests.conftest import require
 from tests.factories import MembershipFactory, RoomFactory, TenantFactory, UserFactory
 from tests.meetings.prosody import recording
 from tests.meetings.servers import daphne_servers, gunicorn_server
-from tests.redis_faults import Answer, Load, PrivateRedis, Viewer, event_headers, occupant_jid, occupant_joined, post, running
+from tests.redis_faults import (
+    Answer,
+    Load,
+    PrivateRedis,
+    Viewer,
+    event_headers,
+    occupant_jid,
+    occupant_joined,
+    post,
+    running,
+)
 
 # Each answer within ~0.5 s with Redis frozen: 0.2 s timeout plus the request's own work, plus a margin for a
 # shared 2-core test machine.
@@ -71,7 +81,10 @@ def _load(port: int, site: dict[str, Any]) -> Load:
 
 def _room_created(port: int, site: dict[str, Any]) -> None:
     created = recording("basic-01-muc-room-created.json")
-    assert post(port, created["request"]["path"], created["raw_body"].encode(), event_headers(site["secret"])) == 200
+    assert (
+        post(port, created["request"]["path"], created["raw_body"].encode(), event_headers(site["secret"]))
+        == 200
+    )
 
 
 def _wait_until(condition: Any, timeout: float) -> float | None:
@@ -102,7 +115,9 @@ def _summary(answers: list[Answer]) -> dict[str, Any]:
 def _assert_acknowledged_events_kept(answers: list[Answer]) -> None:
     acknowledged = {occupant_jid(int(a.detail)) for a in answers if a.kind == "event" and a.status == 200}
     assert acknowledged
-    stored = set(Occupancy.objects.filter(occupant_jid__in=acknowledged).values_list("occupant_jid", flat=True))
+    stored = set(
+        Occupancy.objects.filter(occupant_jid__in=acknowledged).values_list("occupant_jid", flat=True)
+    )
     assert stored == acknowledged
 
 
@@ -225,7 +240,11 @@ def test_live_count_viewers_are_told_and_caught_up(tmp_path, private_redis, site
 @pytest.fixture
 def cache_on_private_redis(settings, private_redis):
     settings.CACHES = {
-        "default": {"BACKEND": "portal.redis_cache.RedisCache", "LOCATION": private_redis.url, "KEY_PREFIX": "t"}
+        "default": {
+            "BACKEND": "portal.redis_cache.RedisCache",
+            "LOCATION": private_redis.url,
+            "KEY_PREFIX": "t",
+        }
     }
     redis_access.reset()
     yield caches["default"]
@@ -247,7 +266,9 @@ def test_a_frozen_redis_costs_one_short_timeout_then_nothing(private_redis, cach
     assert rest < 0.1, rest  # the breaker is open: no call waits on Redis
 
 
-def test_writes_made_during_an_outage_are_not_read_back_stale(private_redis, cache_on_private_redis, settings):
+def test_writes_made_during_an_outage_are_not_read_back_stale(
+    private_redis, cache_on_private_redis, settings
+):
     """A session changed (or a hot-cache token replaced) while Redis was down must not come back from Redis
     afterwards with its old value."""
     settings.REDIS_BREAKER_SECONDS = 0.1
