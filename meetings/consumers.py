@@ -253,7 +253,7 @@ class Hub:
 
     async def _subscribe(self, channel: str) -> None:
         self._ensure_listener()
-        if self.paused:
+        if self.paused and not self._connected.is_set():
             return  # subscribed with every other room when Redis answers again
         waiter: asyncio.Future[None] = self.loop.create_future()
         self._confirmations.setdefault(channel, []).append(waiter)
@@ -313,6 +313,10 @@ class Hub:
             self._pubsub = pubsub
             self._connected.set()
             awaiting = channels[-1]
+            added = [channel for channel in self.rooms if channel not in channels]  # while we connected
+            if added:
+                await pubsub.subscribe(*added)
+                awaiting = added[-1]
             silent = 0
             while True:
                 message = await pubsub.get_message(timeout=PING_EVERY)

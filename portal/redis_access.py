@@ -106,6 +106,10 @@ class Breaker:
         except ERRORS as exc:
             self.trip(exc)
             raise RedisDown(self.name) from exc
+        except Exception as exc:  # a broken hook must not leave the breaker probing for ever
+            log.exception("Redis %s: a recovery hook failed", self.name)
+            self.trip(exc)
+            raise RedisDown(self.name) from exc
         with self._lock:
             self._probing = False
             self.open_until = 0.0

@@ -107,7 +107,9 @@ class _Server:
         self.dirty: set[str] = set()
         self.overflowed = False
         self.threads = threading.local()
+        self.epoch = 0  # counts failures: a thread's own connection made before the last one is not trusted
         self.breaker.on_recovery(self.replay)
+        self.breaker.on_trip(self._distrust_thread_connections)
         # After a failure the pool's idle connections may all be dead (a restarted Redis): drop them, so that
         # the probe connects afresh instead of failing on one stale socket after another.
         self.breaker.on_trip(lambda: self.client.connection_pool.disconnect(inuse_connections=False))
@@ -140,6 +142,9 @@ class _Server:
                 self.overflowed = False
         self.local.clear()
 
+    def _distrust_thread_connections(self) -> None:
+        self.epoch += 1
+
     def thread_client(self) -> redis.Redis:
         """This thread's own connection, for hit_later(): its command goes out now and its answer is read
         later, so no other command may use the connection in between. Raises what connecting raises."""
@@ -152,6 +157,11 @@ class _Server:
             found = self.threads.client = redis.Redis(
                 connection_pool=self.client.connection_pool, single_connection_client=True
             )
+            self.threads.epoch = self.epoch
+        elif self.threads.epoch != self.epoch:  # Redis failed since: reconnect rather than fail once more
+            self.threads.epoch = self.epoch
+            if found.connection is not None:
+                found.connection.disconnect()
         return found
 
 
