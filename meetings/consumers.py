@@ -10,8 +10,9 @@ is independent of the number of viewers until the very last step:
    tagged with the key (session id, version) that orders updates. Without `REDIS_URL` (embedded mode, one
    process) it is handed to this process's hub directly.
 2. Subscribe once per process and room. Each process (each event loop) has one `Hub` with one Redis
-   connection in subscriber mode. It SUBSCRIBEs to a room's channel when the first local viewer of that room
-   connects and UNSUBSCRIBEs when the last one leaves, so Redis sends each update once per interested process.
+   connection in subscriber mode (redis-py's asyncio pub/sub). It SUBSCRIBEs to a room's channel when the
+   first local viewer of that room connects and UNSUBSCRIBEs when the last one leaves, so Redis sends each
+   update once per interested process.
 3. Fan out in process, coalesced. The hub keeps a registry room channel -> set of local consumers. An arriving
    update only records the newest count of the room (older keys are dropped: two processes may publish out of
    commit order) and marks the room dirty; one flush task then sends the latest number, serialised once, to
@@ -23,6 +24,12 @@ is independent of the number of viewers until the very last step:
 4. Sockets. The consumers are Channels consumers (authorised in `connect()`) without a channel layer
    (portal/adapters/channels.py, LayerlessConsumer), so an idle viewer costs no layer channel, no receive
    task and no Redis traffic: just the server's connection objects and one registry entry.
+
+Redis down (README, "What happens when Redis is down"): a publish that fails keeps the room's newest count,
+published again when Redis answers (`_republish`, run by the breaker's probe in portal/redis_access.py). A hub
+whose subscription is lost, unconfirmed or silent (a frozen Redis answers no PING) sends `{"type": "paused"}`
+to its viewers (the page says "live count paused"), reconnects at least every second, and on success reads
+every room's count from the database and sends it: viewers resume by themselves, no count is lost.
 
 Room sockets: `/ws/<tenant>/rooms/<room>/` sends `{"type": "participants", "room": "<room>", "count": N}` on
 connect and on every change. The dashboard socket `/ws/<tenant>/dashboard/` sends the same messages for
@@ -41,7 +48,6 @@ import threading
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -53,9 +59,11 @@ from meetings import groups
 from meetings.access import may_watch
 from meetings.live import ShownCount, shown_count
 from meetings.models import Room
+from portal import redis_access
 from portal.adapters.channels import LayerlessConsumer
 from portal.adapters.daphne import raw_connection, write_now
 from portal.env import env_bool
+from portal.redis_access import RedisDown
 from tenants.models import Tenant
 
 log = logging.getLogger(__name__)
@@ -70,6 +78,17 @@ _SEND_BATCH = 128  # sockets written between yields to the event loop
 # Anything unexpected on a connection gets the ordinary send; LIVE_RAW_FRAMES=0 turns it off.
 RAW_FRAMES = env_bool("LIVE_RAW_FRAMES", True)
 
+# While the hub's Redis subscription is down, viewers get this frame (the page says "live count paused") and
+# the room's count again once it is back. Timings: how long a subscription may take before the hub counts
+# Redis as down, how often a silent subscriber connection asks Redis for a PONG, and after how many silent
+# periods it gives up on it (a frozen Redis), and the longest pause between reconnection attempts.
+PAUSED_FRAME = json.dumps({"type": "paused"}, separators=(",", ":"))
+PAUSED = -1  # _RoomState.sent while paused: any count is sent on resume
+SUBSCRIBE_WAIT = 1.0
+PING_EVERY = 1.0
+PINGS_UNANSWERED = 3
+RECONNECT_MAX_DELAY = 1.0
+
 Sender = Callable[[dict[str, Any]], Awaitable[None]]
 _T = TypeVar("_T")
 
@@ -80,21 +99,30 @@ def frame(room_name: str, count: int) -> str:
 
 # --- publishing (any thread) ---
 
-_redis_lock = threading.Lock()
-_redis_client: Any = None
+# The newest count of each room whose publish failed while Redis was down: published again by the breaker's
+# probe when Redis answers (portal/redis_access.py), so every process's viewers catch up.
+_unpublished: dict[str, tuple[tuple[int, int], str]] = {}
+_unpublished_lock = threading.Lock()
 
 
-def _sync_redis() -> Any:
-    global _redis_client
-    if _redis_client is None:
-        with _redis_lock:
-            if _redis_client is None:
-                import redis
-
-                _redis_client = redis.Redis.from_url(
-                    settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
-                )
-    return _redis_client
+def _republish() -> None:
+    """Recovery hook: publish the newest count of each room that could not be published (raises while Redis
+    still fails; what was published is forgotten)."""
+    with _unpublished_lock:
+        pending = dict(_unpublished)
+    if not pending:
+        return
+    pipe = redis_access.client(settings.REDIS_URL).pipeline(transaction=False)
+    for channel, (_key, payload) in pending.items():
+        pipe.publish(channel, payload)
+    pipe.execute()
+    with _unpublished_lock:
+        for channel, entry in pending.items():
+            if _unpublished.get(channel) == entry:
+                del _unpublished[channel]
+    log.warning(
+        "live counts: published the latest count of %d room(s) again after a Redis outage", len(pending)
+    )
 
 
 def publish_count(tenant_slug: str, shown: ShownCount) -> None:
@@ -104,11 +132,17 @@ def publish_count(tenant_slug: str, shown: ShownCount) -> None:
         {"room": shown.room_name, "s": shown.session_id, "v": shown.version, "c": shown.count},
         separators=(",", ":"),
     )
-    if getattr(settings, "REDIS_URL", ""):
+    url = getattr(settings, "REDIS_URL", "")
+    if url:
+        breaker = redis_access.breaker(url)
         try:
-            _sync_redis().publish(channel, payload)
-        except Exception:  # the count is committed; viewers catch up on their next update or reconnect
-            log.exception("could not publish the live count of %s", channel)
+            breaker.call(redis_access.client(url).publish, channel, payload)
+        except RedisDown:  # the count is committed; published again when Redis answers (catch-up)
+            with _unpublished_lock:
+                known = _unpublished.get(channel)
+                if known is None or known[0] < shown.key:
+                    _unpublished[channel] = (shown.key, payload)
+            breaker.on_recovery(_republish)
         return
     for hub in list(_hubs.values()):
         hub.loop.call_soon_threadsafe(hub.offer, channel, shown.room_name, shown.key, shown.count)
@@ -140,10 +174,12 @@ class Hub:
         self._flushing = False
         self._raw_announced = False
         self._redis_url: str = getattr(settings, "REDIS_URL", "") or ""
-        self._writer: asyncio.StreamWriter | None = None
+        self._pubsub: Any = None  # redis.asyncio PubSub while connected
         self._listener: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._confirmations: dict[str, list[asyncio.Future[None]]] = {}
+        # True while updates may be missed (no confirmed subscription): viewers are told "paused".
+        self.paused = False
 
     # registry
 
@@ -168,8 +204,8 @@ class Hub:
         if not state.viewers:
             del self.rooms[channel]
             self._dirty.pop(channel, None)
-            if self._redis_url and self._writer is not None and not self._writer.is_closing():
-                self._writer.write(_command("UNSUBSCRIBE", channel))
+            if self._redis_url and self._pubsub is not None:
+                self.loop.create_task(self._unsubscribe(channel))
 
     # updates
 
@@ -196,35 +232,48 @@ class Hub:
                     continue
                 state.sent = state.count
                 text = frame(state.room_name, state.count)
-                message = {"type": "websocket.send", "text": text}
-                data = _text_frame(text)
-                for i, (send, connection) in enumerate(list(state.viewers.items()), 1):
-                    try:
-                        if connection is None:
-                            await send(message)
-                        elif connection.state == connection.STATE_OPEN:
-                            write_now(connection.transport, data)
-                    except Exception:  # one broken socket must not starve the others
-                        log.debug("live count send failed", exc_info=True)
-                    if i % _SEND_BATCH == 0:
-                        await asyncio.sleep(0)
+                await self._send(state, {"type": "websocket.send", "text": text}, _text_frame(text))
         finally:
             self._flushing = False
 
-    # Redis subscriber connection (RESP spoken directly: one connection, no per-viewer state)
+    async def _send(self, state: _RoomState, message: dict[str, Any], data: bytes) -> None:
+        for i, (send, connection) in enumerate(list(state.viewers.items()), 1):
+            try:
+                if connection is None:
+                    await send(message)
+                elif connection.state == connection.STATE_OPEN:
+                    write_now(connection.transport, data)
+            except Exception:  # one broken socket must not starve the others
+                log.debug("live count send failed", exc_info=True)
+            if i % _SEND_BATCH == 0:
+                await asyncio.sleep(0)
+
+    # Redis subscriber connection (redis-py's asyncio pub/sub, one connection per process)
 
     async def _subscribe(self, channel: str) -> None:
         self._ensure_listener()
+        if self.paused and not self._connected.is_set():
+            return  # subscribed with every other room when Redis answers again
         waiter: asyncio.Future[None] = self.loop.create_future()
         self._confirmations.setdefault(channel, []).append(waiter)
         try:
-            await asyncio.wait_for(self._connected.wait(), timeout=5)
-            assert self._writer is not None
-            self._writer.write(_command("SUBSCRIBE", channel))
+            await asyncio.wait_for(self._connected.wait(), timeout=SUBSCRIBE_WAIT)
+            assert self._pubsub is not None
+            await self._pubsub.subscribe(channel)
             # Wait for Redis to confirm, so no update published after our database read can be missed.
-            await asyncio.wait_for(asyncio.shield(waiter), timeout=5)
-        except TimeoutError:
-            log.warning("live counts: Redis did not confirm the subscription to %s", channel)
+            await asyncio.wait_for(asyncio.shield(waiter), timeout=SUBSCRIBE_WAIT)
+        except redis_access.ERRORS as exc:  # asyncio.wait_for raises TimeoutError, an OSError
+            log.warning("live counts: Redis did not confirm the subscription to %s (%s)", channel, exc)
+            self._pause()
+            if self._listener is not None:
+                self._listener.cancel()  # start over: a fresh connection subscribes to every room
+
+    async def _unsubscribe(self, channel: str) -> None:
+        pubsub = self._pubsub
+        if pubsub is None or channel in self.rooms:
+            return
+        with contextlib.suppress(*redis_access.ERRORS):
+            await pubsub.unsubscribe(channel)
 
     def _ensure_listener(self) -> None:
         if self._listener is None or self._listener.done():
@@ -236,53 +285,66 @@ class Hub:
             try:
                 await self._run_connection()
             except asyncio.CancelledError:
-                raise
+                if self._closing:
+                    raise
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()  # cancelled by _subscribe to start over, not to stop
             except Exception as exc:
                 log.warning("live counts: Redis subscriber connection lost (%s); reconnecting", exc)
+            else:
+                delay = 0.2
             self._connected.clear()
-            self._writer = None
+            self._pubsub = None
+            self._pause()
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, RECONNECT_MAX_DELAY)
+
+    _closing = False
 
     async def _run_connection(self) -> None:
-        url = urlsplit(self._redis_url)
-        reader, writer = await asyncio.open_connection(url.hostname or "127.0.0.1", url.port or 6379)
+        # Named so operators (and the tests) can tell the live-count subscribers apart in CLIENT LIST.
+        client = redis_access.async_client(self._redis_url, client_name=f"auditorium-live-{os.getpid()}")
+        pubsub = client.pubsub()
         try:
-            if url.password:
-                args = (
-                    ("AUTH", unquote(url.username), unquote(url.password))
-                    if url.username
-                    else ("AUTH", unquote(url.password))
-                )
-                writer.write(_command(*args))
-                await _read_reply(reader)
-            # Named so operators (and the tests) can tell the live-count subscribers apart in CLIENT LIST.
-            writer.write(_command("CLIENT", "SETNAME", f"auditorium-live-{os.getpid()}"))
-            await _read_reply(reader)
             channels = [groups.control_channel(), *self.rooms]
-            writer.write(_command("SUBSCRIBE", *channels))
-            self._writer = writer
+            await pubsub.subscribe(*channels)
+            self._pubsub = pubsub
             self._connected.set()
-            resubscribed = bool(self.rooms)
+            awaiting = channels[-1]
+            added = [channel for channel in self.rooms if channel not in channels]  # while we connected
+            if added:
+                await pubsub.subscribe(*added)
+                awaiting = added[-1]
+            silent = 0
             while True:
-                reply = await _read_reply(reader)
-                if not isinstance(reply, list) or len(reply) < 3:
+                message = await pubsub.get_message(timeout=PING_EVERY)
+                if message is None:
+                    # A frozen Redis says nothing: ask, and give up on it after a few silent periods.
+                    silent += 1
+                    if silent >= PINGS_UNANSWERED:
+                        raise ConnectionError("no answer to PING")
+                    await pubsub.ping()
                     continue
-                kind = reply[0]
-                if kind == b"message":
-                    self._on_message(reply[1].decode(), reply[2])
-                elif kind == b"subscribe":
-                    channel = reply[1].decode()
+                silent = 0
+                kind = message["type"]
+                if kind == "message":
+                    self._on_message(_text(message["channel"]), message["data"])
+                elif kind == "subscribe":
+                    channel = _text(message["channel"])
                     for waiter in self._confirmations.pop(channel, []):
                         if not waiter.done():
                             waiter.set_result(None)
-                    if resubscribed and channel == channels[-1]:
-                        resubscribed = False
-                        self.loop.create_task(self._refresh_all())
+                    if channel == awaiting:
+                        awaiting = ""
+                        if self.paused:
+                            self.loop.create_task(self._resume())
         finally:
-            writer.close()
+            self._pubsub = None
             with contextlib.suppress(Exception):
-                await writer.wait_closed()
+                await pubsub.aclose()
+            with contextlib.suppress(Exception):
+                await client.aclose()
 
     def _on_message(self, channel: str, data: bytes) -> None:
         try:
@@ -291,15 +353,48 @@ class Hub:
         except (ValueError, KeyError, TypeError):
             log.warning("live counts: ignored a malformed message on %s", channel)
 
+    def _pause(self) -> None:
+        """Updates may be missed from now on: tell every viewer, and send each the count again on resume."""
+        if self.paused:
+            return
+        self.paused = True
+        for state in self.rooms.values():
+            state.sent = PAUSED
+        self.loop.create_task(self._send_all(PAUSED_FRAME))
+
+    async def _resume(self) -> None:
+        """Subscribed again: read the counts missed meanwhile, and send each room's count to its viewers."""
+        await self._refresh_all()
+        if not self._connected.is_set():
+            return
+        self.paused = False
+        for channel, state in self.rooms.items():
+            if state.sent != state.count:
+                self._dirty[channel] = None
+        if self._dirty and not self._flushing:
+            self._flushing = True
+            self.loop.create_task(self._flush())
+
+    async def _send_all(self, text: str) -> None:
+        message = {"type": "websocket.send", "text": text}
+        data = _text_frame(text)
+        for state in list(self.rooms.values()):
+            await self._send(state, message, data)
+
     async def _refresh_all(self) -> None:
         """After a reconnect, updates may have been missed: read the counts again."""
         for channel, state in list(self.rooms.items()):
             tenant_slug = channel.split(":room:", 1)[1].split(":", 1)[0]
-            shown = await _sync(_shown_by_name, tenant_slug, state.room_name)
+            try:
+                shown = await _sync(_shown_by_name, tenant_slug, state.room_name)
+            except Exception:  # the database is down too: the next update or reconnect brings the count
+                log.warning("live counts: could not read the count of %s again", channel, exc_info=True)
+                continue
             if shown is not None:
                 self.offer(channel, state.room_name, shown.key, shown.count)
 
     async def close(self) -> None:
+        self._closing = True
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -338,35 +433,8 @@ async def close_hub() -> None:
         await hub.close()
 
 
-def _command(*args: str) -> bytes:
-    parts = [f"*{len(args)}\r\n".encode()]
-    for arg in args:
-        data = arg.encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
-
-
-class RedisReplyError(Exception):
-    pass
-
-
-async def _read_reply(reader: asyncio.StreamReader) -> Any:
-    line = await reader.readuntil(b"\r\n")
-    kind, rest = line[:1], line[1:-2]
-    if kind == b"*":
-        return [await _read_reply(reader) for _ in range(int(rest))]
-    if kind == b"$":
-        size = int(rest)
-        if size < 0:
-            return None
-        return (await reader.readexactly(size + 2))[:-2]
-    if kind == b":":
-        return int(rest)
-    if kind == b"+":
-        return rest
-    if kind == b"-":
-        raise RedisReplyError(rest.decode(errors="replace"))
-    raise RedisReplyError(f"unexpected reply {line!r}")
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 # --- database reads ---
@@ -496,6 +564,8 @@ class RoomCountConsumer(LayerlessConsumer):
             if state.sent is None:
                 state.sent = state.count
             await self.send(text_data=frame(state.room_name, state.count))
+        if hub.paused:  # Redis is down: this count may not move until it is back
+            await self.send(text_data=PAUSED_FRAME)
 
     async def disconnect(self, code: int) -> None:
         hub = get_hub()

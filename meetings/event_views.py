@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from django_scopes import scope
 
 from meetings import events, live
+from portal.process_cache import LocalCache
 from tenants.models import JitsiDeployment
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,12 @@ class _Cached:
     sealed_secret: str | None  # the event secret as stored, which live.record_event checks is still there
 
 
-_deployments: dict[str, _Cached] = {}
+_deployments: LocalCache[_Cached] = LocalCache(
+    "event deployments",
+    max_age=_DEPLOYMENT_TTL,
+    limit=1000,
+    holds="a deployment with its unsealed event secret",
+)
 
 
 def _deployment(slug: str, *, recheck: bool = False, reload: bool = False) -> _Cached | None:
@@ -58,11 +64,9 @@ def _deployment(slug: str, *, recheck: bool = False, reload: bool = False) -> _C
     one cached here (checked in the same statement, see meetings.live), so a rotation in any process counts
     from the next event on, everywhere."""
     now = time.monotonic()
-    cached = _deployments.get(slug)
-    if cached is not None and not reload:
-        age = now - cached.read_at
-        if age < (_RECHECK_AFTER if recheck else _DEPLOYMENT_TTL):
-            return None if recheck else cached
+    found_entry = _deployments.peek(slug, _RECHECK_AFTER if recheck else None)
+    if found_entry is not None and not reload:
+        return None if recheck else found_entry.value
     found = (
         JitsiDeployment.objects.filter(slug=slug, tenant__is_active=True)
         .select_related("tenant")
@@ -70,9 +74,7 @@ def _deployment(slug: str, *, recheck: bool = False, reload: bool = False) -> _C
         .first()
     )
     entry = _Cached(now, found, getattr(found, "sealed_event_secret", None))
-    if len(_deployments) > 1000:
-        _deployments.clear()
-    _deployments[slug] = entry
+    _deployments.put(slug, (), entry, now)
     return entry
 
 

@@ -32,7 +32,9 @@ class RoomEntry:
 
 
 # Key: (tenant id, room name); value: None for "no such active room" (a miss is remembered as well).
-_rooms: hotcache.LocalCache[RoomEntry | None] = hotcache.LocalCache()
+_rooms: hotcache.LocalCache[RoomEntry | None] = hotcache.LocalCache(
+    "rooms", max_age=hotcache.max_age, holds="one active room of a tenant with what a join decides from"
+)
 
 
 def _load(tenant_id: int, name: str) -> RoomEntry | None:
@@ -123,6 +125,11 @@ def _room_saved(
     hotcache.changed(*keys)
 
 
+def _rooms_updated(sender: Any, rows: list[dict[str, Any]], **kw: Any) -> None:
+    keys = sorted({(row["tenant_id"], row["name"]) for row in rows})
+    hotcache.changed(*(hotcache.room_key(tenant_id, name) for tenant_id, name in keys))
+
+
 def _room_deleted(sender: Any, instance: Room, **kw: Any) -> None:
     hotcache.changed(hotcache.room_key(instance.tenant_id, instance.name))
 
@@ -159,8 +166,11 @@ def _change_saved(sender: Any, instance: OccurrenceChange, **kw: Any) -> None:
 def connect() -> None:
     from django.db.models.signals import m2m_changed, post_delete, post_save
 
+    from portal.signals import bulk_updated
+
     post_save.connect(_room_saved, sender=Room, dispatch_uid="hot_room_saved")
     post_delete.connect(_room_deleted, sender=Room, dispatch_uid="hot_room_deleted")
+    bulk_updated.connect(_rooms_updated, sender=Room, dispatch_uid="hot_rooms_updated")
     for through in (Room.co_hosts.through, Room.invitees.through):
         m2m_changed.connect(_people_changed, sender=through, dispatch_uid=f"hot_{through.__name__}")
     for signal in (post_save, post_delete):

@@ -10,6 +10,7 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portal.signals import bulk_updated
 from tenants.models import Tenant
 from tenants.scoping import TenantScopedManager
 
@@ -32,11 +33,9 @@ class RoomQuerySet(models.QuerySet["Room"]):
 
     def update(self, **kwargs: Any) -> int:
         """Bulk updates skip post_save: tell the per-process room caches (meetings/joincache.py)."""
-        from tenants import hotcache
-
-        keys = set(self.values_list("tenant_id", "name"))
+        rows = list(self.values("tenant_id", "name"))
         count = super().update(**kwargs)
-        hotcache.changed(*(hotcache.room_key(tenant_id, name) for tenant_id, name in sorted(keys)))
+        bulk_updated.send(sender=Room, rows=rows)
         return count
 
     def active(self) -> RoomQuerySet:

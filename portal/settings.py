@@ -144,6 +144,12 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Redis is an accelerator (portal/redis_access.py; README "What happens when Redis is down"): connect and read
+# timeouts in seconds, how long a process stops trying after a failure, and how long it keeps its own copies
+# of database rows (sessions, hot-cache tokens) while Redis is unreachable.
+REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 0.2)
+REDIS_BREAKER_SECONDS = env_float("REDIS_BREAKER_SECONDS", 1.0)
+REDIS_FALLBACK_TTL = env_float("REDIS_FALLBACK_TTL", 5.0)
 
 AUTH_USER_MODEL = "tenants.User"
 AUTHENTICATION_BACKENDS = [

@@ -2,39 +2,23 @@
 
 A join reads the same few rows again and again: the signed-in user, their memberships, the room with its
 tenant, deployment, co-hosts, invitees and lecture series. Loading them costs several queries and most of
-a join's CPU (ORM compilation). This module keeps them in process memory, each entry tagged with the
-*generation* of its rows: a random token in the shared cache (Redis in production), replaced whenever one of
-those rows changes (signal receivers below and in meetings/joincache.py, so services, the admin and
-management commands all count). A request reads the current tokens in one round trip (`cache.get_many`);
-an entry whose token differs is loaded again. So:
-
-- A change is seen by every process on the next request after it commits: a blocked member, a removed
-  co-host, an archived room are refused at once, not after a TTL. The token is replaced twice, when the
-  row is saved and again on commit, so that a request that read the old rows in between does not keep them.
-- Secrets (the deployment's app secret, password hashes) never leave the process: Redis holds only tokens.
-- Tokens are random, not counters: a token evicted or flushed from Redis comes back as a new value and
-  cannot match an old entry by accident.
-- Writes that bypass model signals (QuerySet.update(), raw SQL) are caught by the age limit: no entry is
-  used longer than HOT_CACHE_MAX_AGE seconds (default 60) without being reloaded.
+a join's CPU (ORM compilation). This module keeps the users (and meetings/joincache.py the rooms) in process
+memory with portal/process_cache.py's one mechanism: each entry is tagged with the generation tokens of its
+rows, replaced whenever one of those rows changes (signal receivers below and in meetings/joincache.py, so
+services, the admin and management commands all count), and reloaded after HOT_CACHE_MAX_AGE seconds
+(default 60) at the latest. A request reads the current tokens in one round trip (`cache.get_many`).
+Freshness, including during a Redis outage: see portal/process_cache.py and the README table.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-import secrets
-import threading
-import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
-from django.core.cache import cache
-from django.db import transaction
-
-T = TypeVar("T")
 
 PREFIX = "hot:"
 ALL_ROOMS = f"{PREFIX}rooms"  # any change that may touch every room: tenants, deployments
@@ -56,74 +40,14 @@ def bounded(part: str) -> str:
     return "sha256-" + hashlib.sha256(part.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def read_generations(keys: list[str]) -> dict[str, str]:
-    """The current token of each key, in one round trip; a missing key gets a fresh token."""
-    found: dict[str, str] = cache.get_many(keys)
-    missing = [k for k in keys if k not in found]
-    if missing:
-        for key in missing:
-            cache.add(key, secrets.token_hex(8), timeout=None)
-        found.update(cache.get_many(missing))
-    return found
-
-
-def _replace(keys: Iterable[str]) -> None:
-    cache.set_many({key: secrets.token_hex(8) for key in keys}, timeout=None)
-
-
-def changed(*keys: str) -> None:
-    """Rows behind `keys` changed: every process reloads them (now, and again once the change commits)."""
-    keys = tuple(dict.fromkeys(keys))
-    if not keys:
-        return
-    _replace(keys)
-    transaction.on_commit(lambda: _replace(keys))
+# The generation tokens and the cache class, under the names the join path has always used.
+from portal.process_cache import LocalCache as LocalCache  # noqa: E402
+from portal.process_cache import changed as changed  # noqa: E402
+from portal.process_cache import read_generations as read_generations  # noqa: E402
 
 
 def max_age() -> float:
     return float(getattr(settings, "HOT_CACHE_MAX_AGE", 60))
-
-
-@dataclass
-class _Entry(Generic[T]):
-    tokens: tuple[str, ...]
-    loaded_at: float
-    value: T
-
-
-class LocalCache(Generic[T]):
-    """Entries of one kind in this process, valid while their generation tokens are unchanged."""
-
-    def __init__(self, limit: int = 5000) -> None:
-        self._entries: dict[Any, _Entry[T]] = {}
-        self._lock = threading.Lock()
-        self._limit = limit
-
-    def get(self, key: Any, tokens: tuple[str, ...], load: Callable[[], T]) -> T:
-        """The entry for `key` if its tokens are `tokens` (read BEFORE loading) and it is young enough,
-        else `load()` stored under those tokens."""
-        now = time.monotonic()
-        entry = self._entries.get(key)
-        if entry is not None and entry.tokens == tokens and now - entry.loaded_at < max_age():
-            return entry.value
-        value = load()
-        with self._lock:
-            if len(self._entries) >= self._limit:
-                self._entries.clear()  # crude but bounded; a full reload costs one query per key
-            self._entries[key] = _Entry(tokens, now, value)
-        return value
-
-    def peek(self, key: Any) -> _Entry[T] | None:
-        """The entry for `key` if young enough, whatever its tokens: for work done while the tokens are
-        still being read, to be kept only if they then match (`entry.tokens`)."""
-        entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry.loaded_at >= max_age():
-            return None
-        return entry
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
 
 
 @dataclass(frozen=True)
@@ -132,7 +56,9 @@ class UserEntry:
     member_of: frozenset[int]  # ids of the active tenants where the user is an unblocked member
 
 
-_users: LocalCache[UserEntry | None] = LocalCache()
+_users: LocalCache[UserEntry | None] = LocalCache(
+    "users", max_age=max_age, holds="a signed-in person's row and the tenants they are a member of"
+)
 
 
 def _load_user(user_id: Any) -> UserEntry | None:
@@ -241,6 +167,10 @@ def _membership_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
     changed(user_key(instance.user_id))
 
 
+def _memberships_updated(sender: Any, rows: list[dict[str, Any]], **kwargs: Any) -> None:
+    changed(*(user_key(pk) for pk in sorted({row["user_id"] for row in rows})))
+
+
 def _all_rooms_changed(sender: Any, **kwargs: Any) -> None:
     # Tenants (is_active, slug), deployments (secrets, URLs), signing keys: every cached room carries them.
     # A switched-off tenant's rooms are no longer found, so member_of entries need not change with it.
@@ -251,7 +181,10 @@ def connect() -> None:
     from django.contrib.auth import get_user_model
     from django.db.models.signals import post_delete, post_save
 
+    from portal.signals import bulk_updated
     from tenants.models import JitsiDeployment, Membership, SigningKey, Tenant
+
+    bulk_updated.connect(_memberships_updated, sender=Membership, dispatch_uid="hot_memberships_updated")
 
     for signal in (post_save, post_delete):
         signal.connect(_user_saved, sender=get_user_model(), dispatch_uid="hot_user")

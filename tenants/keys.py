@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -23,15 +21,21 @@ from django.db.models import Q
 from django.utils import timezone
 
 from meetings.jitsi import RS256, Signer
+from portal.process_cache import LocalCache
 from tenants.models import SigningKey, Tenant, User
 from tenants.services import audit
 
 KEY_BITS = 2048
 ACTIVE_KID_TTL = 10.0  # seconds a process trusts its idea of a tenant's active key
 
-_lock = threading.Lock()
-_private_keys: dict[str, Any] = {}  # kid -> parsed private key
-_active: dict[int, tuple[float, str]] = {}  # tenant id -> (loaded at, kid)
+# kid -> parsed private key (a kid's key never changes: kept until the process ends or the limit empties it)
+_private_keys: LocalCache[Any] = LocalCache(
+    "parsed signing keys", max_age=float("inf"), limit=1000, holds="a signing key parsed from its PEM, by kid"
+)
+# tenant id -> the kid of its active key (a rotation here forgets it at once; other processes within the TTL)
+_active: LocalCache[str] = LocalCache(
+    "active signing key ids", max_age=ACTIVE_KID_TTL, holds="the kid of a tenant's active signing key"
+)
 
 
 def kid_digest(kid: str) -> str:
@@ -93,22 +97,21 @@ def ensure_active_key(*, tenant: Tenant) -> SigningKey:
 
 
 def _parsed_private_key(kid: str, pem: str | None = None) -> Any:
-    key = _private_keys.get(kid)
+    key = _private_keys.value(kid)
     if key is None:
         if pem is None:
             pem = SigningKey.objects.only("private_pem").get(kid=kid).private_pem
         key = serialization.load_pem_private_key(pem.encode(), password=None)
-        with _lock:
-            _private_keys[kid] = key
+        _private_keys.put(kid, (), key)
     return key
 
 
 def rs256_signer(tenant: Tenant) -> Signer:
     """A signer with the tenant's active key; costs no query while the active kid is cached."""
-    cached = _active.get(tenant.pk)
-    if cached is not None and time.monotonic() - cached[0] < ACTIVE_KID_TTL and cached[1] in _private_keys:
-        kid = cached[1]
-        return Signer(algorithm=RS256, key=_private_keys[kid], kid=kid)
+    cached_kid = _active.value(tenant.pk)
+    cached_key = _private_keys.value(cached_kid) if cached_kid is not None else None
+    if cached_key is not None:
+        return Signer(algorithm=RS256, key=cached_key, kid=cached_kid)
     row = (
         SigningKey.objects.filter(tenant=tenant, is_active=True)
         .order_by("-created_at")
@@ -120,24 +123,21 @@ def rs256_signer(tenant: Tenant) -> Signer:
         kid, parsed = created.kid, _parsed_private_key(created.kid, created.private_pem)
     else:
         kid, parsed = row, _parsed_private_key(row)
-    with _lock:
-        _active[tenant.pk] = (time.monotonic(), kid)
+    _active.put(tenant.pk, (), kid)
     return Signer(algorithm=RS256, key=parsed, kid=kid)
 
 
 def forget_active(tenant_id: int | None = None) -> None:
     """Drop this process's idea of the active key (after a rotation; tests)."""
-    with _lock:
-        if tenant_id is None:
-            _active.clear()
-        else:
-            _active.pop(tenant_id, None)
+    if tenant_id is None:
+        _active.clear()
+    else:
+        _active.discard(tenant_id)
 
 
 def clear_cache() -> None:
-    with _lock:
-        _active.clear()
-        _private_keys.clear()
+    _active.clear()
+    _private_keys.clear()
 
 
 def served_keys(tenant: Tenant) -> list[SigningKey]:

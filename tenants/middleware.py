@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from portal.adapters.django_scopes import enter_cross_tenant, enter_scope, request_scope
+from portal.process_cache import LocalCache
 from tenants.models import Tenant, TenantHost
 
 # Paths that belong to the portal on every host; everything else on a tenant's host is that tenant's page.
@@ -32,30 +32,30 @@ PORTAL_PREFIXES = (
 
 
 _HOST_MAP_TTL = 30.0
-_host_map_cache: tuple[float, dict[str, Tenant]] = (0.0, {})
+# No generation token: the map is read on every request, and a token would cost every request a Redis round
+# trip. A change in this process is seen at once (receivers below), in other processes within the TTL.
+_hosts: LocalCache[dict[str, Tenant]] = LocalCache(
+    "tenant hosts", max_age=_HOST_MAP_TTL, limit=1, holds="host name -> its active tenant, all hosts"
+)
+
+
+def _load_hosts() -> dict[str, Tenant]:
+    return {
+        h.host: h.tenant for h in TenantHost.objects.filter(tenant__is_active=True).select_related("tenant")
+    }
 
 
 def host_map() -> dict[str, Tenant]:
     """Host name -> its active tenant, refreshed every 30 s so that requests cost no query for it (a join on
     a tenant's own host name included). A tenant switched off meanwhile keeps its host for those seconds,
     but no page or room of it is found: they are looked up as active."""
-    global _host_map_cache
-    loaded_at, mapping = _host_map_cache
-    now = time.monotonic()
-    if now - loaded_at > _HOST_MAP_TTL:
-        mapping = {
-            h.host: h.tenant
-            for h in TenantHost.objects.filter(tenant__is_active=True).select_related("tenant")
-        }
-        _host_map_cache = (now, mapping)
-    return mapping
+    return _hosts.get("all", (), _load_hosts)
 
 
 def forget_hosts(*args: Any, **kwargs: Any) -> None:
-    """Host names or tenants changed: this process sees them at once (others within _HOST_MAP_TTL).
-    Connected to TenantHost's and Tenant's saves and deletions (connect() below)."""
-    global _host_map_cache
-    _host_map_cache = (0.0, {})
+    """Host names changed (a signal receiver): this process sees them at once. A tenant switched off keeps
+    its host until the map's age runs out, but nothing of it is found (see host_map)."""
+    _hosts.clear()
 
 
 def connect() -> None:

@@ -12,6 +12,7 @@ from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portal.signals import bulk_updated
 from tenants.fields import SealedTextField, ServiceURLField
 from tenants.scoping import TenantScopedManager
 
@@ -164,11 +165,9 @@ class JitsiDeployment(models.Model):
 class MembershipQuerySet(models.QuerySet["Membership"]):
     def update(self, **kwargs: Any) -> int:
         """Bulk updates skip post_save: tell the per-process caches of these users (tenants/hotcache.py)."""
-        from tenants import hotcache
-
-        user_ids = set(self.values_list("user_id", flat=True))
+        rows = list(self.values("user_id"))
         count = super().update(**kwargs)
-        hotcache.changed(*(hotcache.user_key(pk) for pk in sorted(user_ids)))
+        bulk_updated.send(sender=Membership, rows=rows)
         return count
 
 

@@ -39,6 +39,7 @@ from saml2.xmldsig import (
     SIG_RSA_SHA512,
 )
 
+from portal.process_cache import LocalCache
 from tenants import saml_keys
 from tenants.key_files import ensure_key_pair
 
@@ -105,8 +106,13 @@ class FileValidity:
 
 
 _lock = threading.Lock()
-_cached: SamlState | None = None
-_sp_cached: tuple[tuple[Any, ...], str] | None = None
+# Both keyed by one constant; their tokens are the stamps of the files and settings they are built from.
+_states: LocalCache[SamlState] = LocalCache(
+    "saml configuration", max_age=float("inf"), limit=1, holds="the SP configuration with the IdP metadata"
+)
+_sp_metadata: LocalCache[str] = LocalCache(
+    "saml sp metadata", max_age=float("inf"), limit=1, holds="the SP's own metadata document"
+)
 
 
 def load_config(request: Any = None) -> SPConfig:
@@ -140,15 +146,17 @@ def without_signing_key(config: SPConfig) -> SPConfig:
 
 
 def current_state() -> SamlState:
-    global _cached
     stamp = metadata_stamp()
-    cached = _cached
-    if cached is not None and cached.stamp == stamp and not due(cached):
-        return cached
-    with _lock:
-        if _cached is None or _cached.stamp != stamp or due(_cached):
-            _cached = build_state(stamp)
-        return _cached
+    entry = _states.peek("sp")
+    if entry is not None and entry.tokens == stamp and not due(entry.value):
+        return entry.value
+    with _lock:  # built once, not by every thread that noticed the change
+        entry = _states.peek("sp")
+        if entry is not None and entry.tokens == stamp and not due(entry.value):
+            return entry.value
+        state = build_state(stamp)
+        _states.put("sp", stamp, state)
+        return state
 
 
 def due(state: SamlState) -> bool:
@@ -204,10 +212,8 @@ def metadata_stamp() -> tuple[Any, ...]:
 
 def clear_config_cache() -> None:
     """Forget the cached configuration (after new metadata was imported, or settings changed in tests)."""
-    global _cached, _sp_cached
-    with _lock:
-        _cached = None
-        _sp_cached = None
+    _states.clear()
+    _sp_metadata.clear()
     for listener in _cache_listeners:
         listener()
 
@@ -428,11 +434,10 @@ def rollover_pairs() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
 def sp_metadata_xml() -> str:
     """The SP's metadata: independent of IdP metadata (valid while the federation's is expired or missing),
     advertising SHA-256 and above only. Cached per process while its settings are unchanged."""
-    global _sp_cached
-    stamp = settings_stamp()
-    cached = _sp_cached
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
+    return _sp_metadata.get("sp", settings_stamp(), _build_sp_metadata_xml)
+
+
+def _build_sp_metadata_xml() -> str:
     descriptor = entity_descriptor(sp_config(published_only=True))
     if descriptor.extensions is not None:
         # pysaml2 advertises every algorithm xmlsec1 knows (md5, sha1, ...); keep the strong ones.
@@ -442,9 +447,7 @@ def sp_metadata_xml() -> str:
             if element.namespace != ALGSUPPORT
             or element.attributes.get("Algorithm") in STRONG_DIGESTS | STRONG_SIGNATURES
         ]
-    xml = str(descriptor)
-    _sp_cached = (stamp, xml)
-    return xml
+    return str(descriptor)
 
 
 def build_config() -> SPConfig:

@@ -11,7 +11,6 @@ inactive user, another backend...): the caller then takes the ordinary path, whi
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +26,7 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from portal.adapters.django import preload_session
+from portal.process_cache import LocalCache
 from tenants import hotcache
 
 # Engines whose load() is a read of the default cache under SessionStore.cache_key (and nothing else when
@@ -34,9 +34,10 @@ from tenants import hotcache
 _CACHE_ENGINES = frozenset(
     {"django.contrib.sessions.backends.cached_db", "django.contrib.sessions.backends.cache"}
 )
-_LIMIT = 50_000  # session keys remembered per process (about 6 MB at the limit), then forgotten at once
-_user_of_session: dict[str, Any] = {}
-_lock = threading.Lock()
+# A guess that user() verifies every time, so no age limit; about 6 MB at the limit, then forgotten at once.
+_user_of_session: LocalCache[Any] = LocalCache(
+    "session users", max_age=float("inf"), limit=50_000, holds="the user id a session key had when last seen"
+)
 _backends: dict[str, Any] = {}
 
 
@@ -56,7 +57,7 @@ def keys(request: HttpRequest) -> tuple[str, ...]:
     if session is None:
         return ()
     found = [session.cache_key]
-    user_id = _user_of_session.get(session.session_key)
+    user_id = _user_of_session.value(session.session_key)
     if user_id is not None:
         found.append(hotcache.user_key(user_id))
     return tuple(found)
@@ -65,7 +66,7 @@ def keys(request: HttpRequest) -> tuple[str, ...]:
 def remembered_user(request: HttpRequest) -> Any | None:
     """The id of the user this session had when this process last saw it (a guess until user() agrees)."""
     session = _session(request)
-    return _user_of_session.get(session.session_key) if session is not None else None
+    return _user_of_session.value(session.session_key) if session is not None else None
 
 
 def user(request: HttpRequest, found: dict[str, Any]) -> Any | None:
@@ -99,10 +100,7 @@ def user(request: HttpRequest, found: dict[str, Any]) -> Any | None:
         return None
     preload_session(session, data)  # what SessionBase._get_session() would have loaded, through the adapter
     if token is None:
-        with _lock:
-            if len(_user_of_session) >= _LIMIT:
-                _user_of_session.clear()
-            _user_of_session[session.session_key] = user_id
+        _user_of_session.put(session.session_key, (), user_id)
     return found_user
 
 

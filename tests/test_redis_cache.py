@@ -18,8 +18,11 @@ def _redis() -> None:
 
 def test_one_client_serves_every_call():
     _redis()
-    client = cache._cache  # type: ignore[attr-defined]
-    assert client.get_client("a") is client.get_client("b", write=True)
+    from django.conf import settings
+
+    from portal import redis_access
+
+    assert redis_access.client(settings.REDIS_URL) is redis_access.client(settings.REDIS_URL)
 
 
 def test_cache_objects_of_every_thread_share_one_connection_pool():
@@ -32,7 +35,7 @@ def test_cache_objects_of_every_thread_share_one_connection_pool():
 
     def in_thread() -> None:
         backend = caches["default"]
-        found.append((backend, backend._cache.get_client("k")))  # type: ignore[attr-defined]
+        found.append((backend, backend._server.client))  # type: ignore[attr-defined]  # the process's
 
     threads = [threading.Thread(target=in_thread) for _ in range(3)]
     for t in threads:
@@ -84,7 +87,11 @@ def test_an_answer_nobody_read_is_never_taken_for_the_next_one():
 
 def test_a_script_redis_forgot_is_loaded_again():
     _redis()
-    client = cache._cache.thread_client()  # type: ignore[attr-defined]
+    from django.conf import settings
+
+    from portal import redis_access
+
+    client = redis_access.client(settings.REDIS_URL)
     assert cache.hit_later("reloaded", 30)()[0] == 1  # type: ignore[attr-defined]
     client.script_flush()
     assert cache.hit_later("reloaded", 30)()[0] == 2  # type: ignore[attr-defined]  # NOSCRIPT: not counted twice

@@ -29,6 +29,8 @@ from django.conf import settings
 from lxml import etree
 from saml2.sigver import CryptoBackendXmlSec1, DecryptError, SignatureError, XmlsecError
 
+from portal.process_cache import LocalCache
+
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
 XENC = "http://www.w3.org/2001/04/xmlenc#"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -55,8 +57,10 @@ REFERENCE_TRANSFORMS = (
     xmlsec.constants.TransformSha512,
 )
 
-_versions: dict[tuple[str, int, int], str] = {}
-_versions_lock = threading.Lock()
+# By binary; the token is the file's stamp, so an upgraded xmlsec1 is asked again.
+_versions: LocalCache[str] = LocalCache(
+    "xmlsec1 versions", max_age=float("inf"), limit=16, holds="`xmlsec1 --version` of a binary"
+)
 
 
 class Refused(Exception):
@@ -70,12 +74,7 @@ def xmlsec1_version(binary: str) -> str:
         stamp = (binary, info.st_ino, info.st_mtime_ns)
     except OSError:
         stamp = (binary, 0, 0)
-    cached = _versions.get(stamp)
-    if cached is None:
-        cached = CryptoBackendXmlSec1(binary).version
-        with _versions_lock:
-            _versions[stamp] = cached
-    return cached
+    return _versions.get(binary, stamp, lambda: CryptoBackendXmlSec1(binary).version)
 
 
 class MemoXmlSec1Backend(CryptoBackendXmlSec1):
@@ -259,7 +258,9 @@ def first_encrypted_data(root: etree._Element) -> etree._Element:
     return encrypted
 
 
-_managers: dict[str, tuple[xmlsec.KeysManager, threading.Lock]] = {}
+_managers: LocalCache[tuple[xmlsec.KeysManager, threading.Lock]] = LocalCache(
+    "xmlsec keys managers", max_age=float("inf"), limit=MEMO_SIZE, holds="a keys manager per private key"
+)
 _managers_lock = threading.Lock()
 
 
@@ -268,16 +269,17 @@ def keys_manager(key_pem: bytes) -> tuple[xmlsec.KeysManager, threading.Lock]:
     sets up an X.509 store with the system's CAs). Keyed by the key's digest, so a new key gets a new one;
     used under its lock: libxmlsec1 only promises a shared manager is safe while nobody changes it."""
     digest = hashlib.sha256(key_pem).hexdigest()
-    found = _managers.get(digest)
-    if found is None:
+    found = _managers.value(digest)
+    if found is not None:
+        return found
+
+    def make() -> tuple[xmlsec.KeysManager, threading.Lock]:
         manager = xmlsec.KeysManager()
         manager.add_key(xmlsec.Key.from_memory(key_pem, xmlsec.constants.KeyDataFormatPem))
-        found = (manager, threading.Lock())
-        with _managers_lock:
-            if len(_managers) >= MEMO_SIZE:  # keys rolled over many times: start afresh
-                _managers.clear()
-            found = _managers.setdefault(digest, found)
-    return found
+        return manager, threading.Lock()
+
+    with _managers_lock:  # one manager (and lock) per key, however many threads ask at once
+        return _managers.get(digest, (), make)
 
 
 def certificate_format(cert_type: str) -> int:

@@ -86,7 +86,7 @@ class TrackedConnection(psycopg.Connection[Any]):
     tell `outage`, so that the first refused reconnection ends the waiting of every request at once."""
 
     @classmethod
-    def connect(cls, conninfo: str = "", **kwargs: Any) -> TrackedConnection:  # type: ignore[override]  # psycopg's overloads of connect() spell out every keyword; the pool passes them on as they are
+    def connect(cls, conninfo: str = "", **kwargs: Any) -> TrackedConnection:
         try:
             connection = super().connect(conninfo, **kwargs)
         except psycopg.OperationalError as error:

@@ -1,7 +1,9 @@
 /* Live participant counts: every element with [data-live-count] shows the count of its room.
  * Elements sharing a websocket path (e.g. a lecturer's dashboard) share one socket; messages are
  * {"type": "participants", "room": "<room>", "count": N}. Reconnects with capped exponential backoff and
- * jitter; the server sends the current count again on every (re)connect, so nothing is missed for long. */
+ * jitter; the server sends the current count again on every (re)connect, so nothing is missed for long.
+ * {"type": "paused"} means the server cannot vouch for updates (Redis is down): the elements say "live count
+ * paused" until the next count arrives, which the server sends by itself once updates flow again. */
 (function () {
   "use strict";
   if (window.auditoriumLiveCounts) {
@@ -10,6 +12,7 @@
   }
   // Django's JavaScript catalogue (/jsi18n/) defines ngettext; without it the English sentence shows.
   var ngettext = window.ngettext || function (singular, plural, n) { return n === 1 ? singular : plural; };
+  var gettext = window.gettext || function (text) { return text; };
   var COUNT = "%(count)s";
   var sockets = new Map(); // path -> {elements: Set, ws: WebSocket|null, attempts: number}
   var MAX_DELAY_MS = 30000;
@@ -18,7 +21,23 @@
     entry.elements.forEach(function (el) { el.setAttribute("data-state", state); });
   }
 
+  function pause(el) {
+    el.setAttribute("data-state", "paused");
+    var note = el.querySelector("[data-live-count-paused]");
+    if (!note) {
+      note = document.createElement("span");
+      note.className = "live-count-paused";
+      note.setAttribute("data-live-count-paused", "");
+      el.appendChild(note);
+    }
+    note.textContent = gettext("live count paused");
+    note.hidden = false;
+  }
+
   function show(el, count) {
+    var paused = el.querySelector("[data-live-count-paused]");
+    if (paused) { paused.hidden = true; }
+    el.setAttribute("data-state", "live");
     var number = el.querySelector("[data-live-count-number]") || el;
     number.textContent = String(count);
     var label = el.querySelector("[data-live-count-label]");
@@ -53,6 +72,10 @@
     ws.onmessage = function (event) {
       var message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (message && message.type === "paused") {
+        entry.elements.forEach(pause);
+        return;
+      }
       if (!message || message.type !== "participants") { return; }
       entry.elements.forEach(function (el) {
         if (el.getAttribute("data-room") === message.room) { show(el, message.count); }

@@ -16,6 +16,7 @@ from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_TRANSIENT
 from saml2.server import Server
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
+from portal.process_cache import LocalCache
 from tenants.identity import read_identity, record_saml_sign_in
 from tenants.key_files import ensure_key_pair
 from tenants.saml_config import sp_metadata_xml
@@ -62,7 +63,12 @@ USERS: dict[str, DevUser] = {
 }
 
 _lock = threading.Lock()
-_server: Server | None = None
+_servers: LocalCache[Server] = LocalCache(
+    "development idp",
+    max_age=float("inf"),
+    limit=1,
+    holds="the development IdP with the SP metadata",
+)
 
 
 def base_url() -> str:
@@ -129,20 +135,18 @@ def inline_metadata() -> str | None:
 
 def get_server() -> Server:
     """The IdP, loaded with our SP's metadata; built once per process."""
-    global _server
-    with _lock:
-        if _server is None:
-            sp_metadata = sp_metadata_xml()
-            conf = IdPConfig()
-            conf.load(config_dict(sp_metadata=sp_metadata))
-            _server = Server(config=conf)
-        return _server
+    with _lock:  # built once, not by every thread that asks at the same time
+        return _servers.get("idp", (), _build_server)
+
+
+def _build_server() -> Server:
+    conf = IdPConfig()
+    conf.load(config_dict(sp_metadata=sp_metadata_xml()))
+    return Server(config=conf)
 
 
 def clear_server_cache() -> None:
-    global _server
-    with _lock:
-        _server = None
+    _servers.clear()
 
 
 def sp_encryption_cert(server: Server, sp_entity_id: str) -> str | None:

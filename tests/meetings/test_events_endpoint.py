@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -254,8 +253,9 @@ def test_rotated_secret_is_accepted_at_once_despite_the_cache(demo, client):
     first, second = scenario("basic")[:2]
     assert post(client, first).status_code == 200  # the deployment (old secret) is now cached
     new_secret = rotate_event_secret(actor=None, tenant=demo)  # as if in another process: cache untouched
-    cached = event_views._deployments["demo"]
-    event_views._deployments["demo"] = replace(cached, read_at=cached.read_at - 2.0)  # read two seconds ago
+    cached = event_views._deployments.peek("demo")
+    assert cached is not None
+    event_views._deployments.put("demo", (), cached.value, cached.loaded_at - 2.0)  # read two seconds ago
     response = post(client, second, secret=new_secret)
     assert response.status_code == 200, response.content
     assert response.json()["changed"] is True
@@ -274,7 +274,7 @@ def test_old_secret_is_refused_at_once_despite_the_cache(demo, client):
     RoomFactory(tenant=demo, name="room1")
     created, joined = scenario("basic")[:2]
     assert post(client, created).status_code == 200  # the deployment (old secret) is now cached
-    stale = event_views._deployments["demo"]
+    stale = event_views._deployments.value("demo")
     rotate_event_secret(actor=None, tenant=demo)  # as if in another process: this one's cache untouched
 
     response = post(client, joined)
@@ -283,7 +283,7 @@ def test_old_secret_is_refused_at_once_despite_the_cache(demo, client):
     assert not Occupancy.objects.exists()
     assert MeetingSession.objects.get().current_count == 0
 
-    event_views._deployments["demo"] = stale  # the copy was re-read; another stale process, then
+    event_views._deployments.put("demo", (), stale)  # the copy was re-read; another stale process, then
     response = post(client, recording("edge-01-muc-room-created.json"))  # room3, new: the general service
     assert response.status_code == 401, response.content
     assert not MeetingSession.objects.filter(room_name="room3").exists()

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from meetings import joincache, services
 from meetings.models import OccurrenceChange, Room
+from portal import process_cache
 from tenants import hotcache
 from tenants.models import Membership
 from tenants.services import set_member_blocked
@@ -176,9 +177,8 @@ def test_a_change_made_by_another_process_is_seen_through_the_shared_token(room,
     with connection.cursor() as cursor:  # no signal reaches this process's copies
         cursor.execute("UPDATE meetings_room SET access = 'link' WHERE id = %s", [room.pk])
     assert join(client, tenant="uzh").status_code == 404  # the copy is in use...
-    hotcache._replace(
-        [hotcache.room_key(room.tenant_id, room.name)]
-    )  # ...until the other process's commit hook runs
+    # ...until the other process's commit hook runs
+    process_cache._replace([hotcache.room_key(room.tenant_id, room.name)])
     assert join(client, tenant="uzh").status_code == 200
 
 
