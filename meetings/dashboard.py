@@ -74,8 +74,13 @@ def home(tenant: Tenant, user: User, membership: Membership, now: datetime) -> d
         )
         hosted_ids = {r.pk for r in hosted}
         nexts = next_lectures(hosted, now)
+
         # Rooms with a lecture coming first (soonest on top), then the others by last use.
-        hosted.sort(key=lambda r: (nexts[r.pk] is None, nexts[r.pk].start if nexts[r.pk] else now))
+        def soonest(room: Room) -> tuple[bool, datetime]:
+            lecture = nexts[room.pk]
+            return (lecture is None, lecture.start if lecture is not None else now)
+
+        hosted.sort(key=soonest)
         context["rooms"] = [(r, nexts[r.pk]) for r in hosted[:8]]
         context["more_rooms"] = max(0, len(hosted) - 8)
     followed = set(Follow.objects.filter(user=user, tenant=tenant).values_list("series_id", flat=True))

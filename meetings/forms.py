@@ -200,7 +200,8 @@ class SeriesForm(TextRulesForm, forms.Form):
         choices=WEEKDAYS,
         coerce=int,
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        # Laid out in a row (templates/_field.html puts the class on the fieldset).
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "inline-choices"}),
         help_text=_("None ticked: the weekday of the first lecture."),
     )
     until = forms.DateField(label=_("Until (last possible date)"), required=False, widget=DateInput())
@@ -266,9 +267,6 @@ class SeriesForm(TextRulesForm, forms.Form):
         fields["weekdays"] = sorted(set(fields["weekdays"] or []))
         fields["skip_holidays"] = not self.cleaned_data.get("hold_on_holidays")
         return fields
-
-    def time_zones(self) -> list[str]:
-        return cast(list[str], [z for z, _label in cast(forms.ChoiceField, self.fields["time_zone"]).choices])
 
 
 class MoveForm(TextRulesForm, forms.Form):

@@ -372,6 +372,9 @@ def series_preview(request: HttpRequest) -> HttpResponse:
     if prefix not in (None, "series"):
         return JsonResponse({"error": _("Unknown form.")}, status=400)
     form = SeriesForm(request.GET, tenant=_tenant(request), prefix=prefix)
+    started = all(request.GET.get(form.add_prefix(f)) for f in ("first_date", "start_time"))
+    if not started:  # nothing to show yet: the page keeps its hint rather than "this field is required"
+        return JsonResponse({"dates": [], "error": ""})
     if not form.is_valid():
         errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
         return JsonResponse({"dates": [], "error": errors[0] if errors else ""})
