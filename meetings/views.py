@@ -97,7 +97,12 @@ def room_create(request: HttpRequest) -> HttpResponse:
     form = RoomCreateWithCodeForm(request.POST or None, tenant=tenant)
     # The series fields are read only when "weekly lectures" is ticked (else they show no errors).
     weekly_posted = request.method == "POST" and bool(request.POST.get("weekly"))
-    series_form = SeriesForm(request.POST if weekly_posted else None, tenant=tenant, prefix="series")
+    series_form = SeriesForm(
+        request.POST if weekly_posted else None,
+        tenant=tenant,
+        prefix="series",
+        initial=_series_initial(request),
+    )
     if request.method == "POST" and form.is_valid():
         weekly = form.cleaned_data["weekly"]
         room_fields = {
@@ -360,7 +365,16 @@ def series_create(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def _series_initial(request: HttpRequest) -> dict[str, Any]:
-    return {"time_zone": _tenant(request).time_zone}
+    """A new series starts in the tenant's zone and, during a semester of the academic calendar, ends
+    with it."""
+    tenant = _tenant(request)
+    initial: dict[str, Any] = {"time_zone": tenant.time_zone}
+    semester = academic.semester_containing(
+        tenant, timezone.localdate(timezone=recurrence.zone(tenant.time_zone))
+    )
+    if semester is not None:
+        initial["until"] = semester.last_day
+    return initial
 
 
 @host_required

@@ -4,7 +4,7 @@ lectures keep their feed UID, the preview shows the dates, students follow serie
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from icalendar import Calendar
@@ -306,3 +306,20 @@ def test_calendar_changes_only_touch_calendar_cancellations(tenant, host, room):
     christmas(tenant, host)
     change = OccurrenceChange.objects.get(series=series, original_start=eve)
     assert (change.note, change.from_calendar) == ("Ill", False)
+
+
+def test_a_new_series_ends_with_the_current_semester_by_default(client, tenant, host, room, admin_user):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    academic.add_academic_period(
+        actor=admin_user,
+        tenant=tenant,
+        kind="semester",
+        title="This term",
+        first_day=today,
+        last_day=today + timedelta(days=100),
+    )
+    client.force_login(host)
+    form = client.get(f"/uzh/rooms/{room.name}/series/new/").context["form"]
+    assert form.initial["until"] == today + timedelta(days=100)
