@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from meetings.models import Room
-from tenants.models import Tenant
+from tenants.models import AuditEntry, Tenant
 from tenants.services import audit
 
 
@@ -61,7 +61,9 @@ def create_anonymous_room(*, tenant: Tenant, now: datetime) -> Room:
     room.full_clean(exclude=["owner", "co_hosts", "invitees"])
     room.save()
     # Nobody signed in acted; the row still tells the tenant's admins that anonymous meetings are used.
-    audit(tenant=tenant, actor=None, action="room.anonymous_created", target=room.name)
+    audit(
+        tenant=tenant, actor=None, action="room.anonymous_created", target=room.name, by=AuditEntry.ANONYMOUS
+    )
     return room
 
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
 from meetings import recurrence
-from meetings.models import LectureSeries, OccurrenceChange, Room
+from meetings.models import Follow, LectureSeries, OccurrenceChange, Room
 from portal import formats
 from portal.validators import sanitise
 from tenants.models import Tenant, User
@@ -83,12 +83,17 @@ def series_feed(series: LectureSeries, *, base_url: str, now: datetime) -> bytes
 
 
 def series_for_person(tenant: Tenant, user: User) -> list[LectureSeries]:
-    """Series of the active rooms the person owns, co-hosts or is invited to (three queries)."""
+    """Series of the active rooms the person owns, co-hosts or is invited to, and the institution-wide
+    series they follow (three queries)."""
     co_hosted = Room.co_hosts.through.objects.filter(user_id=user.pk).values("room_id")
     invited = Room.invitees.through.objects.filter(user_id=user.pk).values("room_id")
+    followed = Follow.objects.filter(user_id=user.pk, tenant=tenant).values("series_id")
     return list(
         LectureSeries.objects.filter(
-            Q(room__owner=user) | Q(room__in=co_hosted) | Q(room__in=invited),
+            Q(room__owner=user)
+            | Q(room__in=co_hosted)
+            | Q(room__in=invited)
+            | Q(pk__in=followed, room__access=Room.Access.TENANT),
             tenant=tenant,
             room__tenant=tenant,
             room__archived=False,

@@ -20,6 +20,7 @@ from meetings.models import (
     MAX_OCCURRENCES,
     NOTE_MAX_LENGTH,
     TITLE_MAX_LENGTH,
+    AcademicPeriod,
     Room,
 )
 from meetings.recurrence import SERIES_YEARS
@@ -104,6 +105,21 @@ class RoomCreateForm(RoomSettingsForm):
         return services.check_public_name(self.tenant, name)
 
 
+class RoomCreateWithCodeForm(RoomCreateForm):
+    """The new-room page: an access code can be set right away, and a weekly lecture series scheduled."""
+
+    access_code = forms.CharField(
+        label=_("Access code (optional)"),
+        required=False,
+        min_length=4,
+        max_length=64,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text=_("Participants type it before they enter. Give it with the invitation."),
+    )
+    weekly = forms.BooleanField(label=_("Weekly lectures in this room"), required=False)
+
+
 class RoomEditForm(RoomSettingsForm):
     access_code = forms.CharField(
         label=_("New access code (optional)"),
@@ -184,7 +200,8 @@ class SeriesForm(TextRulesForm, forms.Form):
         choices=WEEKDAYS,
         coerce=int,
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        # Laid out in a row (templates/_field.html puts the class on the fieldset).
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "inline-choices"}),
         help_text=_("None ticked: the weekday of the first lecture."),
     )
     until = forms.DateField(label=_("Until (last possible date)"), required=False, widget=DateInput())
@@ -198,7 +215,17 @@ class SeriesForm(TextRulesForm, forms.Form):
             "max_value": _("A series has at most %(limit_value)s lectures."),
         },
     )
-    time_zone = forms.ChoiceField(label=_("Time zone"))
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        # A text field with the zones as suggestions (a <datalist> the template adds): typing "Zur" finds
+        # Europe/Zurich among ~600 zones, where a drop-down needs scrolling.
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    hold_on_holidays = forms.BooleanField(
+        label=_("Hold lectures on the institution's holidays too"),
+        required=False,
+        help_text=_("Unticked, lectures on holidays and breaks of the academic calendar are cancelled."),
+    )
     join_opens_minutes = forms.IntegerField(
         label=_("Room opens … minutes before the start"), initial=15, min_value=0, max_value=240
     )
@@ -238,6 +265,7 @@ class SeriesForm(TextRulesForm, forms.Form):
         fields = {f: self.cleaned_data[f] for f in services.SERIES_FIELDS}
         fields["title"] = (fields["title"] or "").strip()
         fields["weekdays"] = sorted(set(fields["weekdays"] or []))
+        fields["skip_holidays"] = not self.cleaned_data.get("hold_on_holidays")
         return fields
 
 
@@ -270,3 +298,31 @@ class MoveForm(TextRulesForm, forms.Form):
 
 class CancelForm(TextRulesForm, forms.Form):
     note = forms.CharField(label=_("Note for participants"), max_length=NOTE_MAX_LENGTH, required=False)
+
+
+class AcademicPeriodForm(TextRulesForm, forms.Form):
+    """A semester or a holiday of the academic calendar (the console's calendar page)."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=AcademicPeriod.Kind.choices, initial=AcademicPeriod.Kind.HOLIDAY
+    )
+    title = forms.CharField(
+        label=_("Name"), max_length=TITLE_MAX_LENGTH, help_text=_("E.g. “Christmas break”.")
+    )
+    first_day = forms.DateField(label=_("First day"), widget=DateInput())
+    last_day = forms.DateField(label=_("Last day"), widget=DateInput())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in ("first_day", "last_day"):
+            day: date | None = data.get(name)
+            if day is not None and not SERIES_YEARS[0] <= day.year <= SERIES_YEARS[1]:
+                self.add_error(
+                    name,
+                    _("Pick a date between the years %(first)d and %(last)d.")
+                    % {"first": SERIES_YEARS[0], "last": SERIES_YEARS[1]},
+                )
+        first, last = data.get("first_day"), data.get("last_day")
+        if first and last and last < first:
+            self.add_error("last_day", _("The last day must be on or after the first day."))
+        return data

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import jwt
 
@@ -92,6 +92,13 @@ def conference_path(deployment: DeploymentLike, room: str) -> str:
 def meeting_url(deployment: DeploymentLike, room: str) -> str:
     """The browser URL of the meeting (without the token: tokens in URLs end up in logs)."""
     return f"{deployment.base_url.rstrip('/')}/{conference_path(deployment, room)}"
+
+
+def meeting_url_with_token(url: str, jwt: str) -> str:
+    """The meeting's URL carrying the token (`?jwt=`, where Jitsi's web client reads it): the "Open in
+    Jitsi" fallback of the meeting page, for a token-protected deployment. Pages that show it send no
+    referrer, so the token does not leak to other sites."""
+    return f"{url}?{urlencode({'jwt': jwt})}"
 
 
 def iframe_domain(deployment: DeploymentLike) -> str:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -25,8 +27,10 @@ from django_scopes import scope
 
 from meetings import joincache, ratelimit
 from meetings.access import requires_access_code, viewer_of
+from meetings.jitsi import meeting_url_with_token
 from meetings.joining import JoinTicket, Reason, Refusal, join_room
-from meetings.models import Room
+from meetings.models import LectureSeries, Room
+from meetings.recurrence import Occurrence, next_occurrences
 from tenants.access import refusal
 from tenants.keys import public_pem_by_digest
 from tenants.models import JitsiDeployment
@@ -68,6 +72,13 @@ def meeting_page(
     if ticket.participant.email:
         options["userInfo"]["email"] = ticket.participant.email
     base_url = ticket.room.tenant.deployment.base_url.rstrip("/")
+    tenant = ticket.room.tenant
+    # Hanging up lands on the institution's page (anonymous meetings: the portal's front page).
+    leave_url = (
+        reverse("landing")
+        if ticket.room.is_anonymous
+        else reverse("tenant_home", kwargs={"tenant": tenant.slug})
+    )
     return render(
         request,
         "meetings/meeting.html",
@@ -75,7 +86,8 @@ def meeting_page(
             "room": ticket.room,
             "options": options,
             "external_api_url": f"{base_url}/external_api.js",
-            "jitsi_url": ticket.jitsi_url,
+            "jitsi_url": meeting_url_with_token(ticket.jitsi_url, ticket.jwt),
+            "leave_url": leave_url,
             "is_moderator": ticket.participant.moderator,
             "expires_at": ticket.expires_at,
             **(extra or {}),
@@ -153,7 +165,13 @@ def _refused(
         return render(
             request,
             "meetings/join_closed.html",
-            {"room": room, "title": result.title, "message": result.message, "opens_at": result.opens_at},
+            {
+                "room": room,
+                "title": result.title,
+                "message": result.message,
+                "opens_at": result.opens_at,
+                "lecture": _next_lecture(room, timezone.now()),
+            },
             status=200,
         )
     viewer = viewer_of(request.user, room)
@@ -182,6 +200,16 @@ def _refused(
     if result.retry_after is not None:
         response["Retry-After"] = str(result.retry_after)
     return response
+
+
+def _next_lecture(room: Room, now: datetime) -> Occurrence | None:
+    """The lecture the closed page waits for: named with its start, not only the room's opening."""
+    found = [
+        o
+        for s in LectureSeries.objects.filter(room=room).prefetch_related("changes")
+        for o in next_occurrences(s, after=now, limit=1, include_cancelled=False)
+    ]
+    return min(found, key=lambda o: o.start) if found else None
 
 
 @never_cache

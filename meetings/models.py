@@ -147,6 +147,10 @@ class LectureSeries(models.Model):
     feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
     # Bumped on every change: the SEQUENCE of the feed's events, so calendar clients take updates.
     revision = models.PositiveIntegerField(default=0)
+    # Lectures on the institution's holidays (AcademicPeriod) are cancelled by the calendar, except the
+    # ones a host chose to hold anyway (their keys, see recurrence.Occurrence.key).
+    skip_holidays = models.BooleanField(_("skip the institution's holidays"), default=True)
+    calendar_exceptions = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -190,6 +194,9 @@ class OccurrenceChange(models.Model):
         null=True, blank=True, validators=[MinValueValidator(5), MaxValueValidator(600)]
     )
     note = models.CharField(_("note"), max_length=NOTE_MAX_LENGTH, blank=True)
+    # Cancelled because the day is a holiday of the academic calendar (not by a person): re-synced when
+    # the calendar or the series changes.
+    from_calendar = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantScopedManager()  # tenants/scoping.py
@@ -208,8 +215,51 @@ class OccurrenceChange(models.Model):
         return f"{self.series} {self.original_start:%Y-%m-%d %H:%M} {self.kind}"
 
 
+class AcademicPeriod(models.Model):
+    """A stretch of the institution's academic year, kept by its admins: a semester (a default end for
+    lecture series) or a holiday or break (lecture series skip it unless told otherwise)."""
+
+    class Kind(models.TextChoices):
+        SEMESTER = "semester", _("Semester")
+        HOLIDAY = "holiday", _("Holiday or break")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="academic_periods")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.HOLIDAY)
+    title = models.CharField(_("title"), max_length=TITLE_MAX_LENGTH)
+    first_day = models.DateField(_("first day"))
+    last_day = models.DateField(_("last day"))
+    code = models.CharField(max_length=16, default=new_code, editable=False)
+
+    class Meta:
+        ordering = ["first_day", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="period_code_unique_per_tenant"),
+            models.CheckConstraint(
+                condition=models.Q(last_day__gte=models.F("first_day")), name="period_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} {self.first_day} to {self.last_day}"
+
+
+class Follow(models.Model):
+    """A member follows a lecture series open to the whole institution: it joins their personal feed."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
+    series = models.ForeignKey(LectureSeries, on_delete=models.CASCADE, related_name="followers")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "series"], name="follow_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows {self.series}"
+
+
 class PersonalFeed(models.Model):
-    """A person's subscribable calendar of the lectures they host or are invited to, in one tenant."""
+    """A person's subscribable calendar of the lectures they host, are invited to or follow, in one tenant."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lecture_feeds")

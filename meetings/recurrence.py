@@ -234,3 +234,42 @@ def occurrence_at(series: LectureSeries, original_start: datetime) -> Occurrence
     return Occurrence(
         series, original_start, original_start, original_start + length, cancelled=True, note=change.note
     )
+
+
+def describe(series: LectureSeries, viewer_zone: str | None = None) -> str:
+    """The rule in words: "Every week on Monday, 10:15-11:45 (Europe/Zurich), from 5 January 2027 until
+    28 May 2027"; the zone only when it is not the viewer's."""
+    from django.utils.formats import time_format
+    from django.utils.translation import gettext as _
+    from django.utils.translation import ngettext
+
+    from meetings.forms import WEEKDAYS
+    from portal import formats
+
+    names = dict(WEEKDAYS)
+    days = ", ".join(str(names[d]) for d in weekdays_of(series))
+    start = datetime.combine(series.first_date, series.start_time)
+    end = start + timedelta(minutes=series.duration_minutes)
+    times = f"{time_format(start, 'TIME_FORMAT')}\u2013{time_format(end, 'TIME_FORMAT')}"
+    if series.interval_weeks == 1:
+        every = _("Every week on %(days)s, %(times)s") % {"days": days, "times": times}
+    else:
+        every = ngettext(
+            "Every %(n)d week on %(days)s, %(times)s",
+            "Every %(n)d weeks on %(days)s, %(times)s",
+            series.interval_weeks,
+        ) % {"n": series.interval_weeks, "days": days, "times": times}
+    if series.time_zone != viewer_zone:  # the zone is named where the reader may live elsewhere
+        every = f"{every} ({series.time_zone})"
+    if series.count:
+        span = ngettext(
+            "%(count)d lecture from %(first)s", "%(count)d lectures from %(first)s", series.count
+        ) % {"count": series.count, "first": formats.day(series.first_date)}
+    elif series.until:
+        span = _("from %(first)s until %(last)s") % {
+            "first": formats.day(series.first_date),
+            "last": formats.day(series.until),
+        }
+    else:
+        span = _("from %(first)s") % {"first": formats.day(series.first_date)}
+    return f"{every}, {span}"

@@ -6,7 +6,7 @@ with a message meant for that person."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -14,9 +14,10 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from meetings import recurrence
+from meetings import academic, recurrence
 from meetings.access import hash_access_code, is_current_hash, set_access_code
 from meetings.models import (
+    Follow,
     LectureSeries,
     OccurrenceChange,
     PersonalFeed,
@@ -52,6 +53,8 @@ SERIES_FIELDS = (
     "join_opens_minutes",
     "grace_minutes",
 )
+# Set by the pages and the API besides SERIES_FIELDS (the forms ask it the other way round).
+SERIES_OPTIONS = ("skip_holidays",)
 
 
 def generated_room_name(title: str) -> str:
@@ -102,7 +105,9 @@ def member_by_email(tenant: Tenant, email: str, *, hosts_only: bool = False) -> 
 
 
 @transaction.atomic
-def create_room(*, actor: User, tenant: Tenant, title: str, public_name: str = "", **settings: Any) -> Room:
+def create_room(
+    *, actor: User, tenant: Tenant, title: str, public_name: str = "", access_code: str = "", **settings: Any
+) -> Room:
     unknown = set(settings) - set(ROOM_FIELDS)
     if unknown:
         raise TypeError(f"unknown room fields: {sorted(unknown)}")
@@ -120,6 +125,8 @@ def create_room(*, actor: User, tenant: Tenant, title: str, public_name: str = "
             name=public_name or generated_room_name(title),
             **settings,
         )
+        if access_code.strip():
+            set_access_code(room, access_code)
         room.full_clean(exclude=["owner", "tenant"], validate_constraints=False)
         try:
             with transaction.atomic():
@@ -133,6 +140,16 @@ def create_room(*, actor: User, tenant: Tenant, title: str, public_name: str = "
         audit(tenant=tenant, actor=actor, action="room.created", target=room.name, title=title)
         return room
     raise RuntimeError("could not draw a free room name")
+
+
+@transaction.atomic
+def create_room_with_series(
+    *, actor: User, tenant: Tenant, room_fields: dict[str, Any], series_fields: dict[str, Any]
+) -> tuple[Room, LectureSeries]:
+    """The new-room page with "weekly lectures" ticked: the room and its series, both or neither."""
+    room = create_room(actor=actor, tenant=tenant, **room_fields)
+    series = schedule_series(actor=actor, room=room, **series_fields)
+    return room, series
 
 
 @transaction.atomic
@@ -275,7 +292,7 @@ def _check_series(series: LectureSeries) -> None:
 
 @transaction.atomic
 def schedule_series(*, actor: User, room: Room, **fields: Any) -> LectureSeries:
-    unknown = set(fields) - set(SERIES_FIELDS)
+    unknown = set(fields) - set(SERIES_FIELDS) - set(SERIES_OPTIONS)
     if unknown:
         raise TypeError(f"unknown series fields: {sorted(unknown)}")
     fields.setdefault("time_zone", room.tenant.time_zone)
@@ -284,6 +301,7 @@ def schedule_series(*, actor: User, room: Room, **fields: Any) -> LectureSeries:
     series = LectureSeries(tenant=room.tenant, room=room, created_by=actor, **fields)
     _check_series(series)
     series.save()
+    academic.sync_series(series)
     audit(
         tenant=room.tenant,
         actor=actor,
@@ -298,7 +316,7 @@ def schedule_series(*, actor: User, room: Room, **fields: Any) -> LectureSeries:
 @transaction.atomic
 def change_series(*, actor: User, series: LectureSeries, **changes: Any) -> LectureSeries:
     """Change the rule; cancellations and moves of lectures the new rule no longer has are dropped."""
-    unknown = set(changes) - set(SERIES_FIELDS)
+    unknown = set(changes) - set(SERIES_FIELDS) - set(SERIES_OPTIONS)
     if unknown:
         raise TypeError(f"unknown series fields: {sorted(unknown)}")
     fields = [f for f, v in changes.items() if getattr(series, f) != v]
@@ -312,6 +330,7 @@ def change_series(*, actor: User, series: LectureSeries, **changes: Any) -> Lect
     stale = [c.pk for c in series.changes.all() if not recurrence.is_rule_start(series, c.original_start)]
     if stale:
         OccurrenceChange.objects.filter(pk__in=stale).delete()
+    academic.sync_series(series)
     audit(
         tenant=series.tenant,
         actor=actor,
@@ -357,6 +376,7 @@ def cancel_occurrence(
             "new_start": None,
             "new_duration_minutes": None,
             "note": note[:200],
+            "from_calendar": False,
         },
     )
     _bump(series)
@@ -373,8 +393,15 @@ def cancel_occurrence(
 
 @transaction.atomic
 def restore_occurrence(*, actor: User, series: LectureSeries, original_start: datetime) -> None:
-    """Undo a cancellation or a move: the lecture takes place as the rule says."""
-    deleted, _rows = OccurrenceChange.objects.filter(series=series, original_start=original_start).delete()
+    """Undo a cancellation or a move: the lecture takes place as the rule says, on a holiday too (the
+    calendar then leaves it alone)."""
+    rows = OccurrenceChange.objects.filter(series=series, original_start=original_start)
+    on_holiday = rows.filter(from_calendar=True).exists()
+    deleted, _rows = rows.delete()
+    if on_holiday:
+        key = original_start.astimezone(UTC).strftime(recurrence.KEY_FORMAT)
+        series.calendar_exceptions = sorted({*(series.calendar_exceptions or []), key})
+        series.save(update_fields=["calendar_exceptions"])
     if deleted:
         _bump(series)
         audit(
@@ -413,6 +440,7 @@ def move_occurrence(
             "new_start": new_start,
             "new_duration_minutes": new_duration_minutes,
             "note": note[:200],
+            "from_calendar": False,
         },
     )
     change.full_clean(exclude=["tenant", "series"], validate_constraints=False)
@@ -432,6 +460,40 @@ def move_occurrence(
 def _bump(series: LectureSeries) -> None:
     series.revision += 1
     series.save(update_fields=["revision"])
+
+
+# Following institution-wide lecture series (for the personal feed) ----------------------------
+
+
+@transaction.atomic
+def follow_series(*, actor: User, series: LectureSeries) -> Follow:
+    """Add an institution-wide series to the actor's personal feed (and make sure they have one)."""
+    if series.room.access != Room.Access.TENANT or series.room.archived:
+        raise ValidationError(_("Only lectures open to the whole institution can be followed."))
+    follow, created = Follow.objects.get_or_create(tenant=series.tenant, user=actor, series=series)
+    PersonalFeed.objects.get_or_create(tenant=series.tenant, user=actor)
+    if created:
+        audit(
+            tenant=series.tenant,
+            actor=actor,
+            action="series.followed",
+            target=series.room.name,
+            series=series.code,
+        )
+    return follow
+
+
+@transaction.atomic
+def unfollow_series(*, actor: User, series: LectureSeries) -> None:
+    deleted, _rows = Follow.objects.filter(user=actor, series=series).delete()
+    if deleted:
+        audit(
+            tenant=series.tenant,
+            actor=actor,
+            action="series.unfollowed",
+            target=series.room.name,
+            series=series.code,
+        )
 
 
 # Calendar feeds --------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ urlpatterns = [
     path("lectures/", views.my_lectures, name="my_lectures"),
     path("lectures/feed/rotate/", views.personal_feed_rotate, name="personal_feed_rotate"),
     path("lectures/<series:code>.ics", views.series_ics, name="series_ics"),
+    path("lectures/<series:code>/follow/", views.series_follow, name="series_follow"),
+    path("series-preview/", views.series_preview, name="series_preview"),
     path("feeds/<feedtoken:token>.ics", views.feed, name="feed"),
     path("r/<room:room>/", join_views.join, name="join"),
 ]

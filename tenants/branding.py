@@ -255,19 +255,76 @@ _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _CSS_URL = re.compile(r"[A-Za-z0-9/._~:-]+")
 
 
+TEXT_DARK = "#1b1f24"  # the stylesheet's text colour (static/css/site.css --text)
+AA = 4.5
+
+
+def _mix(colour: str, other: str, weight: float) -> str:
+    """`colour` moved towards `other` by `weight` (0 to 1), per channel in sRGB."""
+    a = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    b = [int(other[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * weight):02x}" for x, y in zip(a, b, strict=True))
+
+
+def readable_on(colour: str) -> str:
+    """White or dark text, whichever reads better on `colour` (one of them always reaches 4.5:1)."""
+    white, dark = contrast_ratio(colour, "#ffffff"), contrast_ratio(colour, TEXT_DARK)
+    if max(white, dark) < AA:
+        return "#000000"
+    return "#ffffff" if white >= dark else TEXT_DARK
+
+
+def shade_for(colour: str, on: str, ratio: float = AA) -> str:
+    """`colour` darkened (or lightened, on dark grounds) just enough to reach `ratio` against `on`."""
+    target = "#000000" if _luminance(on) > 0.18 else "#ffffff"
+    for step in range(21):
+        candidate = _mix(colour, target, step / 20)
+        if contrast_ratio(candidate, on) >= ratio:
+            return candidate
+    return target
+
+
+def colour_tokens(*, primary: str, background: str) -> dict[str, str]:
+    """The stylesheet's colour tokens from an institution's two colours. Every text/ground pair the
+    stylesheet uses reaches WCAG AA whatever colours the console accepted: buttons take white or dark text,
+    links and the focus ring take the primary shaded for white cards, text on the page ground turns light
+    on a dark background."""
+    on_background = readable_on(background)
+    return {
+        "primary": primary,
+        "on-primary": readable_on(primary),
+        "link": shade_for(primary, "#ffffff"),
+        "background": background,
+        "on-background": on_background,
+        # Secondary text on the ground: as far towards the ground as AA allows, for a quieter look.
+        "muted-on-background": next(
+            (
+                _mix(on_background, background, w / 100)
+                for w in range(35, -1, -5)
+                if contrast_ratio(_mix(on_background, background, w / 100), background) >= AA
+            ),
+            on_background,
+        ),
+    }
+
+
 def branding_stylesheet(branding: dict[str, Any] | None) -> str:
     """The tenant's colours (and background image) as CSS custom properties, for /<tenant>/branding.css:
     a stylesheet rather than an inline <style>, which the Content-Security-Policy forbids. Values that are
     not plainly a colour or a URL path are left out, whatever the database holds."""
     if not branding:
         return ""
-    rules = [
-        f"--{name}: {branding[name]};"
-        for name in ("primary", "background")
-        if _COLOUR.fullmatch(str(branding.get(name, "")))
-    ]
-    css = ":root { " + " ".join(rules) + " }\n"
-    background = str(branding.get("background_url", ""))
-    if background and _CSS_URL.fullmatch(background):
-        css += f'body {{ background-image: url("{background}"); background-size: cover; }}\n'
+    primary, background = str(branding.get("primary", "")), str(branding.get("background", ""))
+    primary = primary.lower() if _COLOUR.fullmatch(primary) else "#1f5fa8"
+    background = background.lower() if _COLOUR.fullmatch(background) else "#f6f7f9"
+    tokens = colour_tokens(primary=primary, background=background)
+    css = ":root { " + " ".join(f"--{name}: {value};" for name, value in tokens.items()) + " }\n"
+    background_url = str(branding.get("background_url", ""))
+    if background_url and _CSS_URL.fullmatch(background_url):
+        css += f'body {{ background-image: url("{background_url}"); background-size: cover; }}\n'
+        # Text cannot be made readable on any picture: the page's content gets a light ground of its own.
+        css += (
+            ":root { --on-background: #1b1f24; --muted-on-background: #4a525c; }\n"
+            ".content { background: rgb(255 255 255 / 94%); border-radius: var(--radius); }\n"
+        )
     return css

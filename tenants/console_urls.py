@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from meetings import calendar_views
 from tenants import console_views as views
 
 app_name = "console"
@@ -17,4 +18,5 @@ urlpatterns = [
     path("statistics/", views.statistics, name="statistics"),
     path("audit/", views.audit_log, name="audit"),
     path("deployment/", views.deployment, name="deployment"),
+    path("calendar/", calendar_views.academic_calendar, name="academic_calendar"),
 ]

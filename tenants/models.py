@@ -227,6 +227,18 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target}"
 
+    # Who acted, when no person of the institution did: services mark visitors without an account
+    # (`by="anonymous"` in data); everything else without an actor came from the portal's operators.
+    ANONYMOUS = "anonymous"
+
+    @property
+    def actor_label(self) -> str:
+        if self.actor is not None:
+            return str(self.actor.get_display_name())
+        if (self.data or {}).get("by") == self.ANONYMOUS or self.action.startswith("room.anonymous_"):
+            return str(_("anonymous visitor"))
+        return str(_("operator"))
+
 
 class ExternalIdentity(models.Model):
     """A stable SAML identifier of a person as released by one IdP.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 from django.views.static import serve
 from redis.exceptions import RedisError
@@ -32,7 +34,15 @@ def landing(request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated
         else []
     )
-    return render(request, "landing.html", {"tenants": tenants, "memberships": memberships})
+    # Meetings without an account (/new/) are offered when an institution is set up for them.
+    offers_new = (
+        bool(settings.ANONYMOUS_TENANT)
+        and Tenant.objects.filter(
+            slug=settings.ANONYMOUS_TENANT, is_active=True, deployment__isnull=False
+        ).exists()
+    )
+    context = {"tenants": tenants, "memberships": memberships, "offers_new": offers_new}
+    return render(request, "landing.html", context)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -130,4 +140,10 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 def tenant_home(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     membership = membership_of(request.user, tenant)
-    return render(request, "tenants/home.html", {"membership": membership})
+    context: dict[str, Any] = {"membership": membership}
+    if membership is not None:
+        # The member's dashboard (lectures of the week, the lecturer's rooms) comes from the meetings app.
+        from meetings import dashboard
+
+        context.update(dashboard.home(tenant, request.user, membership, timezone.now()))  # type: ignore[arg-type]
+    return render(request, "tenants/home.html", context)

@@ -230,6 +230,7 @@ class SeriesInputSerializer(TextRulesSerializer, serializers.Serializer[Any]):
             base = {**SERIES_DEFAULTS, "time_zone": tenant.time_zone}
         else:
             base = {f: getattr(series, f) for f in services.SERIES_FIELDS}
+            base["hold_on_holidays"] = not series.skip_holidays
         form = SeriesForm(data={**base, **attrs}, tenant=tenant)
         if not form.is_valid():
             raise form_errors(form)

@@ -23,7 +23,7 @@
     height: "100%",
   });
   api.addListener && api.addListener("readyToClose", function () {
-    window.location.href = "/";
+    window.location.href = node.dataset.leaveUrl || "/";
   });
   window.auditoriumMeeting = api;
 })();

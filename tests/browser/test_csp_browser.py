@@ -112,10 +112,10 @@ def test_every_page_renders_without_a_policy_violation(
             # The share page's copy button runs from its static file.
             context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
             page.goto(f"{base}/{tenant.slug}/rooms/")
-            page.locator("a[href$='/share/']").first.click()
+            page.locator("[data-testid=room-share]").first.click()
             page.wait_for_load_state("load")  # copy-link.js is deferred: bound by then
             page.get_by_test_id("copy-link").click()
-            expect(page.locator("#copy-status")).to_have_text("Copied.")
+            expect(page.locator("#copy-status")).to_have_text("Link copied.")
             violations.extend(f"share: {v}" for v in page.evaluate("window.__csp"))
         context.close()
     assert visited >= 25

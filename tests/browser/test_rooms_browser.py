@@ -23,7 +23,7 @@ def session_of(user) -> str:
 def test_lecturer_creates_room_and_series_student_sees_lecture(
     live_server, tenant, host, member, chromium_path
 ):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     # Chromium keeps the clipboard API to secure contexts: http://localhost is one, 127.0.0.1 may not be.
     base = live_server.url.replace("127.0.0.1", "localhost")
@@ -44,15 +44,15 @@ def test_lecturer_creates_room_and_series_student_sees_lecture(
             page.fill("#id_title", "Constitutional Law")
             page.check("#id_access_0")  # members of the institution
             page.click("[data-testid=room-form] button[type=submit]")
-            page.wait_for_url("**/share/")
+            page.wait_for_selector("[data-testid=share-panel]")  # lands on the room, its share panel open
 
             # No ORM in this block: Playwright's greenlet would open a connection that is never closed.
-            name = page.url.rstrip("/").split("/")[-2]
+            name = page.url.rstrip("/").split("/")[-1]
             expected = f"{base}/uzh/r/{name}/"
             assert page.input_value("[data-testid=join-url]") == expected
             assert page.locator("[data-testid=qr-code] svg").count() == 1
             page.click("[data-testid=copy-link]")
-            page.wait_for_function("document.getElementById('copy-status').textContent.length > 0")
+            expect(page.locator("#copy-status")).not_to_be_empty()
             assert page.evaluate("navigator.clipboard.readText()") == expected
 
             page.goto(f"{base}/uzh/rooms/{name}/")

@@ -48,7 +48,7 @@ def test_host_creates_room_with_unguessable_name(client, tenant, host):
     response = client.post("/uzh/rooms/new/", room_data(title="Einführung ins Recht"))
     room = Room.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == f"/uzh/rooms/{room.name}/share/"
+    assert response["Location"] == f"/uzh/rooms/{room.name}/"  # the room page, with its share panel
     assert re.fullmatch(r"einfuhrung-ins-recht-[a-z2-7]{10}", room.name)
     assert (room.tenant, room.owner, room.access) == (tenant, host, Room.Access.TENANT)
     assert room.allow_participant_screen_sharing and not room.allow_recording
@@ -159,15 +159,16 @@ def test_room_list_query_count_does_not_grow_with_rooms(
         make_room(host, tenant, title=f"Room {i}")
     warm_request_caches(tenant)  # per-process and shared caches: loaded outside the count
     client.get("/uzh/rooms/")  # and the signed-in user's row (tenants/hotcache.py)
-    # tenant, membership, rooms (session and user come from the caches)
-    with django_assert_num_queries(3):
+    # tenant, membership, rooms, their series for the next lecture (the series' changes when there are
+    # series); session and user come from the caches
+    with django_assert_num_queries(4):
         assert client.get("/uzh/rooms/").status_code == 200
     for i in range(5):
         make_room(other_host, tenant, title=f"Co-hosted {i}").co_hosts.add(host)
     warm_request_caches(tenant)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         response = client.get("/uzh/rooms/")
-    assert len(response.context["rooms"]) == 8
+    assert len(response.context["rows"]) == 8
 
 
 def test_room_detail_and_share_page(client, room, host):
@@ -299,7 +300,7 @@ def test_host_archives_room(client, room, host, tenant):
     room.refresh_from_db()
     assert room.archived
     assert client.get(f"/uzh/rooms/{room.name}/").status_code == 404
-    assert list(client.get("/uzh/rooms/").context["rooms"]) == []
+    assert list(client.get("/uzh/rooms/").context["rows"]) == []
     assert AuditEntry.objects.filter(tenant=tenant, action="room.archived", target=room.name).exists()
 
 
