@@ -18,7 +18,7 @@ PAGES = ["overview", "branding", "members", "rooms", "deployment", "statistics",
 # The tooltip Chart.js shows on the canvas, as [title, value], once it is visible.
 TOOLTIP = """canvas => {
   const tip = Chart.getChart(canvas).tooltip;
-  return tip && tip.opacity > 0 && tip.title.length ? [tip.title[0], tip.body[0].lines[0]] : null;
+  return tip && tip.opacity >= 1 && tip.title.length ? [tip.title[0], tip.body[0].lines[0]] : null;
 }"""
 WIDTHS = {"phone": (390, 844), "laptop": (1280, 900)}
 
@@ -109,5 +109,45 @@ def test_chart_shows_the_value_under_the_pointer(signed_in, tenant):
         assert re.fullmatch(r"\w+day, \d{1,2} \w+ 20\d\d", day) and re.fullmatch(r"\d+", value), (day, value)
         screenshot(page, "statistics-hover-phone")
         assert errors == []
+    finally:
+        context.close()
+
+
+def test_branding_preview_shows_rendered_welcome_and_the_saved_logo(signed_in, tenant, settings, tmp_path):
+    import io
+
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path
+    logo = tmp_path / "logo.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 40), "#8a1538").save(buffer, "PNG")
+    logo.write_bytes(buffer.getvalue())
+    open_context, base = signed_in
+    context = open_context(390, 844)
+    try:
+        page = context.new_page()
+        errors = watch_console(page)
+        page.goto(base + reverse("console:branding", kwargs={"tenant": tenant.slug}))
+        page.fill("textarea[name=welcome_text]", "Welcome to the **lecture halls**")
+        # Rendered by the server's sanitiser, as the home page shows it: bold, not asterisks.
+        page.wait_for_function(
+            "() => document.querySelector('#preview-welcome strong')?.textContent === 'lecture halls'"
+        )
+        page.set_input_files("input[name=logo]", str(logo))
+        assert page.locator("#preview-logo").is_visible()
+        with page.expect_navigation():
+            page.click("button:has-text('Save branding')")
+        assert "The branding is saved." in page.locator(".messages").inner_text()
+        # After saving: the stored logo as a thumbnail, in the preview, and one way to remove it.
+        assert page.locator("[data-testid=current-logo]").evaluate("img => img.naturalWidth") == 120
+        assert page.locator("#preview-logo").evaluate("img => img.naturalWidth") == 120
+        assert page.locator("input[name=remove_logo]").count() == 1
+        assert page.locator("#preview-welcome strong").inner_text() == "lecture halls"
+        screenshot(page, "branding-saved-phone")
+        page.check("input[name=remove_logo]")
+        assert page.locator("#preview-logo").is_hidden()
+        assert errors == []
+        assert axe_violations(page) == [] and horizontal_overflow(page) == 0
     finally:
         context.close()
