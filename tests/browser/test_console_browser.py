@@ -151,3 +151,25 @@ def test_branding_preview_shows_rendered_welcome_and_the_saved_logo(signed_in, t
         assert axe_violations(page) == [] and horizontal_overflow(page) == 0
     finally:
         context.close()
+
+
+def test_arrow_keys_on_a_role_do_not_save_each_step(signed_in, tenant):
+    open_context, base = signed_in
+    context = open_context(1280, 900)
+    try:
+        page = context.new_page()
+        errors = watch_console(page)
+        page.goto(base + reverse("console:members", kwargs={"tenant": tenant.slug}))
+        row = page.locator("[data-testid=member-row]", has_text="David Dubois")
+        select, save = row.locator("select[name=role]"), row.locator("button[data-no-js]")
+        assert save.is_hidden()
+        select.focus()
+        page.keyboard.press("ArrowUp")  # member -> host: shown, not saved
+        save.wait_for(state="visible")
+        assert Membership.objects.get(user__username="student3").role == "member"
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert Membership.objects.get(user__username="student3").role == "host"
+        assert errors == []
+    finally:
+        context.close()
