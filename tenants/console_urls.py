@@ -11,6 +11,7 @@ app_name = "console"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("branding/", views.branding, name="branding"),
+    path("branding/preview/", views.branding_preview, name="branding_preview"),
     path("members/", views.members, name="members"),
     path("members/<uuid:public_id>/role/", views.member_role, name="member_role"),
     path("members/<uuid:public_id>/block/", views.member_block, name="member_block"),

@@ -10,22 +10,23 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
-from meetings.charts import bar_chart
 from meetings.statistics import Usage, tenant_usage
 from portal import formats
 from portal.crypto import masked
+from tenants import audit_log as audit_words
 from tenants import keys, services
 from tenants.access import admin_required
-from tenants.branding import contrast_warnings
-from tenants.forms import BrandingForm, MemberRoleForm, MemberSearchForm, PeriodForm
-from tenants.models import AuditEntry, Branding, Membership
+from tenants.branding import contrast_warnings, render_welcome
+from tenants.console_activity import week_activity
+from tenants.forms import AuditFilterForm, BrandingForm, MemberRoleForm, MemberSearchForm, PeriodForm
+from tenants.models import AuditEntry, Branding, Membership, User
 from tenants.requests import MemberRequest
 
 PAGE_SIZE = 50
@@ -34,11 +35,9 @@ PAGE_SIZE = 50
 @admin_required
 def overview(request: MemberRequest) -> HttpResponse:
     tenant = request.tenant
-    counts = {
-        role: Membership.objects.filter(tenant=tenant, role=role, is_blocked=False).count()
-        for role in Membership.Role.values
-    }
-    return render(request, "tenants/console/overview.html", {"counts": counts})
+    week = week_activity(tenant)
+    recent = audit_words.lines(tenant, AuditEntry.objects.filter(tenant=tenant).select_related("actor")[:5])
+    return render(request, "tenants/console/overview.html", {"week": week, "recent": recent})
 
 
 @admin_required
@@ -54,7 +53,24 @@ def branding(request: MemberRequest) -> HttpResponse:
             messages.warning(request, warning)
         return redirect("console:branding", tenant=tenant.slug)
     status = 400 if request.method == "POST" else 200
-    return render(request, "tenants/console/branding.html", {"form": form}, status=status)
+    context = {
+        "form": form,
+        "saved_logo": form.saved_images["logo"],
+        # The text in the form (the saved one, or what was sent back with an error) as pages render it.
+        "welcome_html": render_welcome(str(form["welcome_text"].value() or "")),
+    }
+    return render(request, "tenants/console/branding.html", context, status=status)
+
+
+@require_POST
+@admin_required
+def branding_preview(request: MemberRequest) -> JsonResponse:
+    """The welcome text as the tenant's pages will show it: the same Markdown and sanitiser, nothing saved."""
+    text = request.POST.get("welcome_text", "")
+    limit = Branding._meta.get_field("welcome_text").max_length or 5000
+    if len(text) > limit:
+        return JsonResponse({"error": _("The welcome text is too long.")}, status=400)
+    return JsonResponse({"html": render_welcome(text)})
 
 
 @admin_required
@@ -77,12 +93,23 @@ def members(request: MemberRequest) -> HttpResponse:
             )
         if role := search.cleaned_data["role"]:
             rows = rows.filter(role=role)
+        if status := search.cleaned_data["status"]:
+            rows = rows.filter(is_blocked=status == "blocked")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "tenants/console/members.html",
-        {"search": search, "page": page, "roles": Membership.Role.choices},
+        {"search": search, "page": page, "roles": Membership.Role.choices, "here": request.get_full_path()},
     )
+
+
+def _back_to_members(request: MemberRequest) -> HttpResponse:
+    """Back to the members page the form was sent from, with its search, filters and page kept."""
+    back = request.POST.get("next", "")
+    members_path = f"/{request.tenant.slug}/manage/members/"
+    if back.startswith(members_path) and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
+        return redirect(back)
+    return redirect("console:members", tenant=request.tenant.slug)
 
 
 def _member(request: MemberRequest, public_id: str) -> Membership:
@@ -116,7 +143,7 @@ def member_role(request: MemberRequest, public_id: str) -> HttpResponse:
                 _("%(name)s is now %(role)s.")
                 % {"name": membership.user.get_display_name(), "role": membership.get_role_display()},
             )
-    return redirect("console:members", tenant=request.tenant.slug)
+    return _back_to_members(request)
 
 
 @require_POST
@@ -134,7 +161,7 @@ def member_block(request: MemberRequest, public_id: str) -> HttpResponse:
             request,
             (_("%(name)s is blocked.") if blocked else _("%(name)s is no longer blocked.")) % {"name": name},
         )
-    return redirect("console:members", tenant=request.tenant.slug)
+    return _back_to_members(request)
 
 
 @admin_required
@@ -165,23 +192,25 @@ def statistics(request: MemberRequest) -> HttpResponse:
     usage = tenant_usage(tenant, first=form.cleaned_data["first"], last=form.cleaned_data["last"])
     if request.GET.get("format") == "csv":
         return _usage_csv(tenant.slug, usage)
-    charts = {
-        "meetings": bar_chart(
-            [(d.day.isoformat(), d.meetings) for d in usage.days], title=_("Meetings per day")
-        ),
-        "minutes": bar_chart(
-            [(d.day.isoformat(), d.participant_minutes) for d in usage.days],
-            title=_("Participant-minutes per day"),
-            unit=pgettext("unit", "min"),
-        ),
-        "peak": bar_chart(
-            [(d.day.isoformat(), d.peak_concurrent) for d in usage.days],
-            title=_("Peak concurrent participants"),
-        ),
-    }
     return render(
-        request, "tenants/console/statistics.html", {"form": form, "usage": usage, "charts": charts}
+        request,
+        "tenants/console/statistics.html",
+        {"form": form, "usage": usage, "chart_data": chart_data(usage)},
     )
+
+
+def chart_data(usage: Usage) -> dict[str, object]:
+    """What static/js/console-charts.js draws: the days (ISO and as shown) and one series per figure,
+    the same numbers as the CSV download (tests/tenants/test_console_pages.py compares the two)."""
+    return {
+        "days": [d.day.isoformat() for d in usage.days],
+        "titles": [formats.day(d.day) for d in usage.days],
+        "series": {
+            "meetings": [d.meetings for d in usage.days],
+            "participant_minutes": [d.participant_minutes for d in usage.days],
+            "peak_concurrent": [d.peak_concurrent for d in usage.days],
+        },
+    }
 
 
 def _usage_csv(slug: str, usage: Usage) -> HttpResponse:
@@ -196,9 +225,27 @@ def _usage_csv(slug: str, usage: Usage) -> HttpResponse:
 
 @admin_required
 def audit_log(request: MemberRequest) -> HttpResponse:
-    entries = AuditEntry.objects.filter(tenant=request.tenant).select_related("actor")
+    tenant = request.tenant
+    acting = User.objects.filter(pk__in=AuditEntry.objects.filter(tenant=tenant).values("actor"))
+    actors = sorted(((str(u.public_id), u.get_display_name()) for u in acting), key=lambda a: a[1].lower())
+    actors.append((audit_words.ANONYMOUS_ACTOR, _("Anonymous visitors and auditorium itself")))
+    actions = [(code, str(label)) for code, label in audit_words.ACTIONS.items()]
+    form = AuditFilterForm(request.GET, actors=actors, actions=actions)
+    if not form.is_valid():
+        context: dict[str, object] = {"form": form, "page": None, "lines": []}
+        return render(request, "tenants/console/audit.html", context, status=400)
+    data = form.cleaned_data
+    entries = audit_words.filtered(
+        tenant,
+        actor=data["actor"],
+        action=data["action"],
+        first=data["first"],
+        last=data["last"],
+        q=data["q"],
+    )
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "tenants/console/audit.html", {"page": page})
+    lines = audit_words.lines(tenant, page.object_list)
+    return render(request, "tenants/console/audit.html", {"form": form, "page": page, "lines": lines})
 
 
 @admin_required

@@ -1,4 +1,6 @@
 // Live preview of the branding form: colours, logo and welcome text change the preview as they are edited.
+// The welcome text is rendered by the server (the same Markdown and sanitiser as the tenant's pages), so the
+// preview shows exactly what visitors will see; the saved logo stays until another is chosen or removed.
 (function () {
   "use strict";
   const form = document.getElementById("branding-form");
@@ -8,6 +10,8 @@
   // Django's JavaScript catalogue (/jsi18n/) defines gettext and interpolate; without it English shows.
   const gettext = window.gettext || ((text) => text);
   const interpolate = window.interpolate || ((fmt, values) => fmt.replace(/%\((\w+)\)s/g, (m, key) => String(values[key])));
+  const welcome = document.getElementById("preview-welcome");
+  const logoImage = document.getElementById("preview-logo");
 
   function luminance(hex) {
     const c = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
@@ -18,13 +22,12 @@
     const [l1, l2] = [luminance(a), luminance(b)].sort((x, y) => y - x);
     return (l1 + 0.05) / (l2 + 0.05);
   }
-  function update() {
+  function colours() {
     const primary = field("primary_colour").value;
     const background = field("background_colour").value;
     preview.style.setProperty("--primary", primary);
     preview.style.background = background;
     preview.querySelector(".button").style.background = primary;
-    document.getElementById("preview-welcome").textContent = field("welcome_text").value;
     const ratio = contrast(primary, "#ffffff");
     const shown = ratio.toLocaleString(document.documentElement.lang || undefined, {
       minimumFractionDigits: 1,
@@ -35,16 +38,53 @@
       : gettext("Contrast of white text on the primary colour: %(ratio)s:1");
     document.getElementById("preview-contrast").textContent = interpolate(message, { ratio: shown }, true);
   }
-  const logo = field("logo");
-  if (logo) {
-    logo.addEventListener("change", () => {
-      const img = document.getElementById("preview-logo");
-      if (logo.files && logo.files[0]) {
-        img.src = URL.createObjectURL(logo.files[0]);
-        img.hidden = false;
-      }
-    });
+
+  // The newest answer wins: a slow answer to older text never overwrites a newer one.
+  let asked = 0;
+  let timer = 0;
+  function renderWelcome() {
+    const text = field("welcome_text").value;
+    const mine = ++asked;
+    const body = new FormData();
+    body.append("welcome_text", text);
+    body.append("csrfmiddlewaretoken", field("csrfmiddlewaretoken").value);
+    fetch(form.dataset.previewUrl, { method: "POST", body, credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((answer) => {
+        if (!answer || mine !== asked) return;
+        // Sanitised on the server by the function that renders the home page (tenants/branding.py).
+        welcome.innerHTML = answer.html;
+        welcome.hidden = !answer.html;
+      })
+      .catch(() => {});
   }
-  form.addEventListener("input", update);
-  update();
+
+  function showLogo() {
+    const upload = field("logo");
+    const remove = field("remove_logo");
+    if (upload && upload.files && upload.files[0]) {
+      logoImage.src = URL.createObjectURL(upload.files[0]);
+      logoImage.hidden = false;
+    } else if (remove && remove.checked) {
+      logoImage.hidden = true;
+    } else if (logoImage.dataset.savedSrc) {
+      logoImage.src = logoImage.dataset.savedSrc;
+      logoImage.hidden = false;
+    } else {
+      logoImage.hidden = true;
+    }
+  }
+
+  form.addEventListener("input", (event) => {
+    if (event.target.name === "welcome_text") {
+      clearTimeout(timer);
+      timer = setTimeout(renderWelcome, 250);
+    } else {
+      colours();
+    }
+  });
+  form.addEventListener("change", (event) => {
+    if (event.target.name === "logo" || event.target.name === "remove_logo") showLogo();
+  });
+  colours();
 })();
