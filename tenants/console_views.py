@@ -204,12 +204,15 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 def deployment(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
     dep = tenant.deployment
-    new_secret = ""
+    new_secret = new_recording_secret = ""
     if request.method == "POST":
         action = request.POST.get("rotate")
         if action == "event_secret":
             # Shown in this response only: never stored in the session or a message.
             new_secret = services.rotate_event_secret(actor=request.user, tenant=tenant)  # type: ignore[arg-type]
+            dep.refresh_from_db()
+        elif action == "recording_secret":
+            new_recording_secret = services.rotate_recording_secret(actor=request.user, tenant=tenant)  # type: ignore[arg-type]
             dep.refresh_from_db()
         elif action == "signing_key":
             key = keys.rotate_signing_key(tenant=tenant, actor=request.user)  # type: ignore[arg-type]
@@ -228,6 +231,8 @@ def deployment(request: HttpRequest) -> HttpResponse:
         "app_secret_masked": masked(dep.app_secret),
         "event_secret_masked": masked(dep.event_secret),
         "new_secret": new_secret,
+        "new_recording_secret": new_recording_secret,
+        "recording_secret_masked": masked(dep.recording_secret),
         "api_prefix": api_prefix,
         "asap_key_server": f"{api_prefix}/asap",
         "signing_keys": keys.served_keys(tenant),
