@@ -26,6 +26,7 @@ from meetings import ratelimit
 from meetings.access import requires_access_code, rooms_named, viewer_of
 from meetings.joining import JoinTicket, Reason, Refusal, join_room
 from meetings.models import Room
+from meetings.recordings import consent
 from tenants.access import refusal
 from tenants.keys import public_pem_by_digest
 from tenants.models import JitsiDeployment
@@ -91,6 +92,8 @@ def respond(
     extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """Run the join decision for this request and answer with the meeting, a form, or a refusal."""
+    if consent.missing(request, room, moderator=moderator):
+        return consent.ask(request, room, form_action or request.get_full_path(), extra)
     now = timezone.now()
     user = request.user
     posted = request.method == "POST"

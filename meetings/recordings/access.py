@@ -66,7 +66,7 @@ def listed_for(user: Any, room: Room) -> QuerySet[Recording]:
     return recordings.none()
 
 
-def published_for_member(tenant: Tenant, user: Any, rooms: QuerySet[Room]) -> QuerySet[Recording]:
+def published_for_member(tenant: Tenant, user: Any, rooms: Any) -> QuerySet[Recording]:
     """Published recordings of the given rooms (a student's lectures page)."""
     if not is_member(user, tenant):
         return Recording.objects.none()

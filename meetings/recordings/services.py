@@ -7,7 +7,6 @@ import logging
 import os
 from datetime import date, datetime, timedelta, tzinfo
 from functools import partial
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction

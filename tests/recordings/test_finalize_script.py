@@ -1,5 +1,5 @@
-"""The shipped finalize script (portal/deploy/jibri/finalize.py) against a running portal (gunicorn): it returns
-at once, a detached drainer uploads the MP4 and metadata.json over tus; killed halfway, the next drain
+"""The shipped finalize script (portal/deploy/jibri/finalize.py) against a running portal (gunicorn): it
+returns at once, a detached drainer uploads the MP4 and metadata.json over tus; killed halfway, the next drain
 resumes at the portal's offset. And a Procrastinate worker killed mid-job finishes the job after a restart."""
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def test_worker_killed_mid_job_finishes_after_restart(portal, room, tmp_path) ->
     )
     recording = wait_for(lambda: Recording.objects.filter(room=room).first(), 60, "the upload")
     slow = tmp_path / "slow-ffprobe"
-    slow.write_text(f'#!/bin/sh\nsleep 30\nexec /usr/bin/ffprobe "$@"\n')
+    slow.write_text('#!/bin/sh\nsleep 30\nexec /usr/bin/ffprobe "$@"\n')
     slow.chmod(0o755)
     worker_env = {
         **env,

@@ -204,7 +204,7 @@ def upload_file(
 ) -> str:
     """Upload one file, resuming the upload recorded in state[key]; answers its URL."""
     length = path.stat().st_size
-    url = state.get(key)
+    url: str = state.get(key) or ""
     offset = offset_of(cfg, url) if url else None
     if offset is None:
         url = create(cfg, length, metadata)
