@@ -25,6 +25,10 @@ run: $(VENV)/.installed
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
 	$(DEV_ENV) $(PY) manage.py seed_demo
 	$(DEV_ENV) $(PY) manage.py seed_demo_rooms
+	@# With the embedded SQLite database recording jobs run in the server process (RECORDINGS_JOBS=inline);
+	@# with DATABASE_URL (PostgreSQL) the Procrastinate worker runs beside Daphne and stops with it.
+	@worker=""; if [ -n "$$DATABASE_URL" ]; then $(DEV_ENV) $(PY) manage.py procrastinate worker & worker=$$!; fi; \
+	trap 'if [ -n "$$worker" ]; then kill $$worker; fi' EXIT INT TERM; \
 	$(DEV_ENV) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) portal.asgi:application
 
 test: $(VENV)/.installed
