@@ -55,7 +55,7 @@ urlpatterns: list[Any] = [
         recordings.RoomRecordingListView.as_view(),
         name="api_room_recordings",
     ),
-    path("recordings/<recording:code>/", recordings.RecordingDetailView.as_view(), name="api_recording"),
+    path("recordings/<recording:recording>/", recordings.RecordingDetailView.as_view(), name="api_recording"),
     path("series/<series:code>/", series.SeriesDetailView.as_view(), name="api_series"),
     path("series/<series:code>/occurrences/", series.OccurrenceListView.as_view(), name="api_occurrences"),
     path(

@@ -214,6 +214,7 @@ VALUES: dict[str, Callable[[World, Route, str], str]] = {
     "name": lambda w, r, a: w.room.name,
     "code": lambda w, r, a: w.recording_code if "recording" in r.label else w.series.code,
     "upload": lambda w, r, a: w.upload_id,
+    "recording": lambda w, r, a: w.recording_code,
     "key": lambda w, r, a: w.lecture_key,
     "token": lambda w, r, a: w.series.feed_token,
     "prefix": lambda w, r, a: w.token_prefixes.get(a, w.token_prefixes["host"]),

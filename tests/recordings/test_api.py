@@ -73,5 +73,5 @@ def test_another_tenant_sees_nothing(recording, outsider, other_tenant) -> None:
 def test_the_schema_documents_the_endpoints(host, tenant) -> None:
     api = bearer_client(token_for(host, tenant))
     schema = api.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
-    assert "/api/v1/recordings/{code}/" in schema["paths"]
+    assert "/api/v1/recordings/{recording}/" in schema["paths"]
     assert "/api/v1/rooms/{room}/recordings/" in schema["paths"]

@@ -60,20 +60,22 @@ class RecordingDetailView(generics.GenericAPIView[Recording]):
     def recording(self, *, change: bool = False) -> Recording:
         context = api_context(self.request)
         found = (
-            Recording.objects.filter(tenant=context.tenant, code=self.kwargs["code"])
+            Recording.objects.filter(tenant=context.tenant, code=self.kwargs["recording"])
             .select_related("room", "tenant", "series")
             .first()
         )
         if found is None or not access.may_watch(self.request.user, found):
             raise exceptions.NotFound(_("No such recording."))
         if change and not access.may_manage(self.request.user, found):
-            raise exceptions.PermissionDenied(_("Only the room's hosts may change its recordings."))
+            raise exceptions.PermissionDenied(
+                _("Only the room's hosts may change its recordings."), code="not_host"
+            )
         return found
 
     @extend_schema(
         summary="Show a recording (with a short-lived playback link)", parameters=[TENANT_PARAMETER]
     )
-    def get(self, request: Request, code: str) -> Response:
+    def get(self, request: Request, recording: str) -> Response:
         return Response(self.get_serializer(self.recording()).data)
 
     @extend_schema(
@@ -82,7 +84,7 @@ class RecordingDetailView(generics.GenericAPIView[Recording]):
         responses={200: RecordingSerializer},
         parameters=[TENANT_PARAMETER],
     )
-    def patch(self, request: Request, code: str) -> Response:
+    def patch(self, request: Request, recording: str) -> Response:
         target = self.recording(change=True)
         incoming = RecordingChangeSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -102,7 +104,7 @@ class RecordingDetailView(generics.GenericAPIView[Recording]):
     @extend_schema(
         summary="Delete a recording (its hosts)", responses={204: None}, parameters=[TENANT_PARAMETER]
     )
-    def delete(self, request: Request, code: str) -> Response:
+    def delete(self, request: Request, recording: str) -> Response:
         target = self.recording(change=True)
         services.delete_recording(actor=cast(User, request.user), recording=target)
         return Response(status=status.HTTP_204_NO_CONTENT)
