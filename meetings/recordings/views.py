@@ -78,10 +78,24 @@ def player(request: HttpRequest, code: str) -> HttpResponseBase:
         "download_url": playback.url(recording, "video", download=True) if manage and recording.file else "",
         "manage": manage,
         "lecture_number": services.lecture_number(recording),
+        "series_recordings": _series_recordings(request, recording),
         "visibilities": Recording.Visibility.choices,
         "latest_keep_until": services.latest_keep_until(recording),
     }
     return render(request, "recordings/player.html", context)
+
+
+def _series_recordings(request: HttpRequest, recording: Recording) -> list[tuple[Recording, int | None]]:
+    """The other lectures of the recording's series this person may watch, in lecture order (chapters)."""
+    if recording.series is None:
+        return []
+    found = (
+        Recording.objects.filter(tenant=recording.tenant, series=recording.series)
+        .exclude(pk=recording.pk)
+        .select_related("tenant", "room", "series")
+        .order_by("lecture_start", "pk")[:100]
+    )
+    return [(r, services.lecture_number(r)) for r in found if access.may_watch(request.user, r)]
 
 
 @require_POST

@@ -180,3 +180,42 @@ def test_join_page_says_the_room_may_be_recorded_and_asks_when_required(
     confirmed = client.post(room.join_path, {"recording_consent": "1"})
     assert confirmed.status_code in (200, 302)
     assert 'data-testid="recording-consent"' not in client.get(room.join_path).content.decode()
+
+
+def test_player_lists_the_other_lectures_of_the_series(recording, host) -> None:
+    from datetime import time as clock
+
+    from meetings import services as room_services
+
+    first = timezone.localdate() - timedelta(days=14)
+    series = room_services.schedule_series(
+        actor=host,
+        room=recording.room,
+        title="Law I",
+        first_date=first,
+        start_time=clock(10, 15),
+        duration_minutes=90,
+        interval_weeks=1,
+        weekdays=[first.weekday()],
+        until=None,
+        count=10,
+        time_zone="Europe/Zurich",
+        join_opens_minutes=15,
+        grace_minutes=15,
+    )
+    from meetings.recurrence import rule_starts
+
+    starts = list(rule_starts(series))[:2]
+    Recording.objects.filter(pk=recording.pk).update(series=series, lecture_start=starts[0])
+    second = Recording.objects.create(
+        tenant=recording.tenant,
+        room=recording.room,
+        title="Week 2",
+        sha256="1" * 64,
+        ended_at=timezone.now(),
+        status=Recording.Status.READY,
+        series=series,
+        lecture_start=starts[1],
+    )
+    page = client_for(host).get(f"/uzh/recordings/{recording.code}/").content.decode()
+    assert 'data-testid="series-recordings"' in page and second.code in page and "Lecture 2" in page
