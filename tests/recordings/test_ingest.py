@@ -246,7 +246,7 @@ def test_termination_removes_the_upload(live_server, room) -> None:
 def test_without_a_worker_make_run_processes_right_after_the_upload(
     live_server, room, tmp_path, settings
 ) -> None:
-    """The embedded setup (SQLite, `make run`): RECORDINGS_JOBS=inline runs the job after the upload's commit."""
+    """Embedded setup (SQLite, `make run`): RECORDINGS_JOBS=inline runs the job after the upload's commit."""
     settings.RECORDINGS_JOBS = "inline"
     video = make_mp4(tmp_path / "inline.mp4", seconds=2)
     upload_file(endpoint(live_server, room.tenant), video, metadata={"meeting_url": meeting_url(room)})
