@@ -10,6 +10,7 @@ from meetings.recordings import views
 app_name = "recordings"
 
 urlpatterns = [
+    path("manage/recordings/", views.recording_settings, name="settings"),
     path("rooms/<room:name>/recordings/", views.room_recordings, name="room_recordings"),
     path("recordings/<recording:code>/", views.player, name="player"),
     path("recordings/<recording:code>/change/", views.change, name="change"),

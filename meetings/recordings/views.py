@@ -17,7 +17,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from meetings.models import Room
 from meetings.recordings import access, playback, ranges, services, storage
+from meetings.recordings.forms import RecordingSettingsForm
 from meetings.recordings.models import Recording
+from tenants import services as tenant_services
+from tenants.access import admin_required
 from tenants.models import User
 
 
@@ -96,6 +99,20 @@ def _series_recordings(request: HttpRequest, recording: Recording) -> list[tuple
         .order_by("lecture_start", "pk")[:100]
     )
     return [(r, services.lecture_number(r)) for r in found if access.may_watch(request.user, r)]
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def recording_settings(request: HttpRequest) -> HttpResponse:
+    """The institution's recording settings (its administrators); the quota is the operator's."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    initial = {name: getattr(tenant, name) for name in RecordingSettingsForm.base_fields}
+    form = RecordingSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        tenant_services.change_tenant(actor=cast(User, request.user), tenant=tenant, **form.cleaned_data)
+        messages.success(request, _("Saved."))
+        return redirect("recordings:settings", tenant=tenant.slug)
+    return render(request, "recordings/settings.html", {"form": form, "quota_gb": tenant.recording_quota_gb})
 
 
 @require_POST

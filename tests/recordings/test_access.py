@@ -219,3 +219,23 @@ def test_player_lists_the_other_lectures_of_the_series(recording, host) -> None:
     )
     page = client_for(host).get(f"/uzh/recordings/{recording.code}/").content.decode()
     assert 'data-testid="series-recordings"' in page and second.code in page and "Lecture 2" in page
+
+
+def test_admins_change_the_recording_settings_others_cannot(
+    recording_tenant, admin_user, host, settings
+) -> None:
+    page = "/uzh/manage/recordings/"
+    assert client_for(host).get(page).status_code == 403
+    admin = client_for(admin_user)
+    assert admin.get(page).status_code == 200
+    too_long = settings.RECORDINGS_MAX_RETENTION_DAYS + 1
+    refused = admin.post(page, {"recordings_enabled": "on", "recording_retention_days": str(too_long)})
+    assert refused.status_code == 200
+    saved = admin.post(
+        page,
+        {"recordings_enabled": "on", "recording_retention_days": "30", "recording_consent_required": "on"},
+    )
+    assert saved.status_code == 302
+    recording_tenant.refresh_from_db()
+    assert recording_tenant.recording_retention_days == 30 and recording_tenant.recording_consent_required
+    assert AuditEntry.objects.filter(action="tenant.changed", tenant=recording_tenant).exists()
