@@ -66,9 +66,11 @@ def listed_for(user: Any, room: Room) -> QuerySet[Recording]:
     return recordings.none()
 
 
-def published_for_member(tenant: Tenant, user: Any, rooms: Any) -> QuerySet[Recording]:
-    """Published recordings of the given rooms (a student's lectures page)."""
-    if not is_member(user, tenant):
+def published_for_member(
+    tenant: Tenant, user: Any, rooms: Any, *, member: bool | None = None
+) -> QuerySet[Recording]:
+    """Published recordings of the given rooms (a student's lectures page); `member`: already known."""
+    if not (is_member(user, tenant) if member is None else member):
         return Recording.objects.none()
     return (
         Recording.objects.filter(tenant=tenant, room__in=rooms, status=Recording.Status.READY)

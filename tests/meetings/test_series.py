@@ -223,8 +223,9 @@ def test_students_page_query_count_is_pinned(client, tenant, host, member, djang
         soon_series(make_room(host, tenant, title=f"Room {i}"))
     warm_request_caches(tenant)  # per-process and shared caches: loaded outside the count
     client.get("/uzh/lectures/")  # and the signed-in user's row (tenants/hotcache.py)
-    # tenant, membership, rooms, series, changes (prefetch), personal feed (session, user: cached)
-    with django_assert_num_queries(6):
+    # tenant, membership, rooms, series, changes (prefetch), personal feed, published recordings
+    # (session, user: cached)
+    with django_assert_num_queries(7):
         response = client.get("/uzh/lectures/")
     assert len(response.context["lectures"]) == 4  # tomorrow and a week later, two rooms
     for i in range(3):
@@ -238,7 +239,7 @@ def test_students_page_query_count_is_pinned(client, tenant, host, member, djang
             ].original_start,
         )
     warm_request_caches(tenant)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         response = client.get("/uzh/lectures/")
     assert len(response.context["lectures"]) == 10
     assert sum(o.cancelled for o in response.context["lectures"]) == 3

@@ -28,5 +28,10 @@ def room_recordings(context: dict[str, Any], room: Any, limit: int = 5) -> dict[
 def published_recordings(context: dict[str, Any], rooms: Any, limit: int = 20) -> dict[str, Any]:
     request = context["request"]
     tenant = request.tenant
-    recordings = list(access.published_for_member(tenant, request.user, [r.pk for r in rooms])[:limit])
+    # A member page has checked the membership already (tenants.access.tenant_page): no second query.
+    membership = getattr(request, "membership", None)
+    known = (membership is not None and not membership.is_blocked) if hasattr(request, "membership") else None
+    recordings = list(
+        access.published_for_member(tenant, request.user, [r.pk for r in rooms], member=known)[:limit]
+    )
     return {"recordings": recordings, "more": False, "room": None, "tenant": tenant, "show_room": True}
