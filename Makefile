@@ -27,8 +27,13 @@ run: $(VENV)/.installed
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
 	$(DEV_ENV) $(PY) manage.py seed_demo
 	$(DEV_ENV) $(PY) manage.py seed_demo_rooms
-	$(if $(JITSI_ROOM_API_URL),$(DEV_ENV) $(PY) manage.py reconcile_counts --every $(RECONCILE_INTERVAL) & \
-		trap 'kill $$!' EXIT;) $(DEV_ENV) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) portal.asgi:application
+	@# With the embedded SQLite database recording jobs run in the server process (RECORDINGS_JOBS=inline);
+	@# with DATABASE_URL (PostgreSQL) the Procrastinate worker runs beside Daphne and stops with it. With
+	@# JITSI_ROOM_API_URL the live counts are reconciled with Prosody every RECONCILE_INTERVAL seconds.
+	@pids=""; if [ -n "$$DATABASE_URL" ]; then $(DEV_ENV) $(PY) manage.py procrastinate worker & pids="$$pids $$!"; fi; \
+	if [ -n "$(JITSI_ROOM_API_URL)" ]; then $(DEV_ENV) $(PY) manage.py reconcile_counts --every $(RECONCILE_INTERVAL) & pids="$$pids $$!"; fi; \
+	trap 'for pid in $$pids; do kill $$pid 2>/dev/null; done' EXIT INT TERM; \
+	$(DEV_ENV) $(VENV)/bin/daphne -b $(HOST) -p $(PORT) portal.asgi:application
 
 test: $(VENV)/.installed
 	$(TEST_ENV) DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \

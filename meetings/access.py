@@ -95,6 +95,13 @@ def decide(viewer: Viewer, room: Room) -> Verdict:
     return Verdict.NOT_INVITED
 
 
+def is_host(user: Any, room: Room) -> bool:
+    """Owner or co-host, asked of the database (recordings; the join path reads viewer_of's annotations)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return room.owner_id == user.pk or room.co_hosts.filter(pk=user.pk).exists()
+
+
 def may_watch(user: Any, room: Room) -> bool:
     """May this user see the live count of the room? Those who may join it."""
     return decide(viewer_of(user, room), room) == Verdict.ALLOW

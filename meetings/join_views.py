@@ -30,6 +30,7 @@ from meetings.access import requires_access_code, viewer_of
 from meetings.jitsi import meeting_url_with_token
 from meetings.joining import JoinTicket, Reason, Refusal, join_room
 from meetings.models import LectureSeries, Room
+from meetings.recordings import consent
 from meetings.recurrence import Occurrence, next_occurrences
 from tenants.access import refusal
 from tenants.keys import public_pem_by_digest
@@ -104,6 +105,8 @@ def respond(
     extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """Run the join decision for this request and answer with the meeting, a form, or a refusal."""
+    if consent.missing(request, room, moderator=moderator):
+        return consent.ask(request, room, form_action or request.get_full_path(), extra)
     now = timezone.now()
     user = request.user
     posted = request.method == "POST"

@@ -153,7 +153,9 @@ def signer_for(deployment: JitsiDeployment, tenant: Tenant) -> jitsi.Signer:
 def features_for(room: Room, *, moderator: bool) -> dict[str, bool]:
     """Jitsi features by role and room settings; Prosody enables only what is exactly true."""
     return {
-        "recording": moderator and room.allow_recording,
+        # Only where the institution has turned recordings on (meetings/recordings); explicitly false
+        # otherwise, since Prosody lets a token without the key record (CONTRACTS.md §6).
+        "recording": moderator and room.allow_recording and room.tenant.recordings_enabled,
         "livestreaming": moderator and room.allow_livestreaming,
         "transcription": False,
         "outbound-call": False,

@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 import portal.converters  # noqa: F401 - registers the path converters used below
 from meetings.api import rooms, series, usage
 from meetings.api.join import JoinRoomView
+from meetings.recordings.api import views as recordings
 from tenants.api import branding, errors
 from tenants.api import views as tenant_api
 
@@ -49,6 +50,12 @@ urlpatterns: list[Any] = [
         "rooms/<room:room>/co-hosts/<uuid:user>/", rooms.CoHostDetailView.as_view(), name="api_room_co_host"
     ),
     path("rooms/<room:room>/series/", series.RoomSeriesListView.as_view(), name="api_room_series"),
+    path(
+        "rooms/<room:room>/recordings/",
+        recordings.RoomRecordingListView.as_view(),
+        name="api_room_recordings",
+    ),
+    path("recordings/<recording:recording>/", recordings.RecordingDetailView.as_view(), name="api_recording"),
     path("series/<series:code>/", series.SeriesDetailView.as_view(), name="api_series"),
     path("series/<series:code>/occurrences/", series.OccurrenceListView.as_view(), name="api_occurrences"),
     path(

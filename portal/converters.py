@@ -13,6 +13,8 @@ imports this module first. Use `<room:name>`, `<series:code>`, ... in routes.
 | `feedtoken`  | a calendar feed's secret token              | `[A-Za-z0-9_-]{1,64}`       |
 | `tokenprefix`| an API token's public prefix                | `[0-9a-f]{1,16}`            |
 | `digest`     | a SHA-256 in hex (ASAP public keys)         | `[0-9a-f]{64}`              |
+| `upload`     | a tus upload's id (recordings)              | `[0-9a-f]{32}`              |
+| `recording`  | a recording's code (base32, lower case)     | `[a-z2-7]{16}`              |
 """
 
 from __future__ import annotations
@@ -61,6 +63,14 @@ class Digest(_Converter):
     regex = "[0-9a-f]{64}"
 
 
+class UploadId(_Converter):
+    regex = "[0-9a-f]{32}"
+
+
+class RecordingCode(_Converter):
+    regex = "[a-z2-7]{16}"
+
+
 CONVERTERS = {
     "tenant": TenantSlug,
     "room": RoomName,
@@ -69,6 +79,8 @@ CONVERTERS = {
     "feedtoken": FeedToken,
     "tokenprefix": TokenPrefix,
     "digest": Digest,
+    "upload": UploadId,
+    "recording": RecordingCode,
 }
 
 for _name, _converter in CONVERTERS.items():

@@ -28,6 +28,8 @@ POLICY: dict[str, tuple[str, ...]] = {
     # data: for Swagger UI's icons, blob: for the branding form's preview of a chosen logo.
     "img-src": ("'self'", "data:", "blob:"),
     "font-src": ("'self'",),
+    # Recordings play from the portal's signed view; pages with S3 links add the bucket's origin.
+    "media-src": ("'self'",),
     # The live counts' websockets (static/js/live-count.js) are added per host, see _connect_sources.
     "connect-src": ("'self'",),
     "frame-src": ("'none'",),

@@ -1,4 +1,5 @@
-"""Prosody's routes under /jitsi/<deployment>/: events, ASAP public keys, branding (CONTRACTS.md §2).
+"""Prosody's (and Jibri's) routes under /jitsi/<deployment>/: events, ASAP public keys, branding
+(CONTRACTS.md §2), recording uploads (§6).
 
 The whole URL configuration of the lean /jitsi/ WSGI handler (portal/handlers.py), and included as is by
 portal/urls.py. Nothing else resolves under /jitsi/: no tenant page can run there without its middleware."""
@@ -11,6 +12,7 @@ from django.urls import path, re_path
 
 import portal.converters  # noqa: F401 - registers the path converters used below
 from meetings import event_views, join_views
+from meetings.recordings import ingest as recording_ingest
 from tenants import branding_views
 
 urlpatterns: list[Any] = [
@@ -26,6 +28,13 @@ urlpatterns: list[Any] = [
         r"(?P<kind>room/created|room/destroyed|occupant/joined|occupant/left)$",
         event_views.receive_event,
         name="jitsi_events",
+    ),
+    # Jibri's finalize script uploads recordings over tus (meetings/recordings/ingest.py).
+    path("jitsi/<tenant:deployment>/recordings/", recording_ingest.uploads, name="jitsi_recordings"),
+    path(
+        "jitsi/<tenant:deployment>/recordings/<upload:upload>",
+        recording_ingest.upload,
+        name="jitsi_recording_upload",
     ),
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "portal.apps.PortalConfig",
     "tenants",
     "meetings",
+    "meetings.recordings",
 ]
 
 MIDDLEWARE = [
@@ -123,6 +125,17 @@ else:
         "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "auditorium.sqlite3")}
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Background jobs (recordings): Procrastinate on PostgreSQL, enqueued in the same transaction; with the
+# embedded SQLite database (make run) jobs run in the process right after the commit instead.
+RECORDINGS_JOBS = env_str("RECORDINGS_JOBS", "procrastinate" if DATABASE_URL else "inline")
+if RECORDINGS_JOBS == "procrastinate":
+    INSTALLED_APPS.append("procrastinate.contrib.django")
+# A job whose worker sent no heartbeat for this long (killed, host lost) is run again by another worker.
+RECORDINGS_STALLED_SECONDS = env_int("RECORDINGS_STALLED_SECONDS", 60)
+# How often a worker looks for such jobs (croniter's six fields, the last one seconds).
+RECORDINGS_STALLED_CRON = env_str("RECORDINGS_STALLED_CRON", "* * * * * */30")
+# The worker sends a heartbeat this often (seconds); keep it well below RECORDINGS_STALLED_SECONDS.
+PROCRASTINATE_WORKER_DEFAULTS = {"update_heartbeat_interval": env_int("RECORDINGS_HEARTBEAT_SECONDS", 10)}
 
 # Channel layer and cache: Redis from REDIS_URL (shared by every server process), else in-process.
 REDIS_URL = env_str("REDIS_URL")
@@ -188,7 +201,7 @@ STATIC_MANIFEST = env_bool("STATIC_MANIFEST", not DEBUG)
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 # Without the manifest nothing is collected, and whitenoise would warn about a missing STATIC_ROOT.
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))) if STATIC_MANIFEST else None
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -199,6 +212,43 @@ STORAGES = {
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+# Recordings (meetings/recordings, README "Recordings"). Where partial tus uploads wait (shared between the
+# web processes that receive them and the worker), and the storage the finished files go to.
+RECORDINGS_UPLOAD_DIR = Path(env_str("RECORDINGS_UPLOAD_DIR", str(VAR_DIR / "recording-uploads")))
+RECORDINGS_STORAGE = env_str("RECORDINGS_STORAGE", "filesystem")  # or "s3"
+RECORDINGS_ROOT = Path(env_str("RECORDINGS_ROOT", str(VAR_DIR / "recordings")))
+RECORDINGS_S3_BUCKET = env_str("RECORDINGS_S3_BUCKET")
+RECORDINGS_S3_ENDPOINT_URL = env_str("RECORDINGS_S3_ENDPOINT_URL")
+RECORDINGS_S3_REGION = env_str("RECORDINGS_S3_REGION", "us-east-1")
+RECORDINGS_S3_ACCESS_KEY_ID = env_secret("RECORDINGS_S3_ACCESS_KEY_ID")
+RECORDINGS_S3_SECRET_ACCESS_KEY = env_secret("RECORDINGS_S3_SECRET_ACCESS_KEY")
+if RECORDINGS_STORAGE == "s3":
+    STORAGES["recordings"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": RECORDINGS_S3_BUCKET,
+            "endpoint_url": RECORDINGS_S3_ENDPOINT_URL or None,
+            "region_name": RECORDINGS_S3_REGION,
+            "access_key": RECORDINGS_S3_ACCESS_KEY_ID or None,
+            "secret_key": RECORDINGS_S3_SECRET_ACCESS_KEY or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["recordings"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(RECORDINGS_ROOT), "base_url": None},
+    }
+# Playback and download links live this long (S3 presigned URLs, or the portal's signed stream view).
+RECORDINGS_URL_SECONDS = env_int("RECORDINGS_URL_SECONDS", 6 * 3600)
+RECORDINGS_MAX_BYTES = env_int("RECORDINGS_MAX_BYTES", 20 * 1024**3)
+# The longest retention any tenant may choose (days); a tenant's own setting and "keep until" stay below it.
+RECORDINGS_MAX_RETENTION_DAYS = env_int("RECORDINGS_MAX_RETENTION_DAYS", 3 * 365)
+FFMPEG_BINARY = env_str("FFMPEG_BINARY", "/usr/bin/ffmpeg")
+FFPROBE_BINARY = env_str("FFPROBE_BINARY", "/usr/bin/ffprobe")
+
 # Uploads above this size are refused before they reach a form (branding images are at most 2 MB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -318,6 +368,7 @@ LOGGING = {
     # their warnings pass with non-plain arguments withheld (tenants/saml_logging.py, installed at startup).
     "loggers": {
         "saml2": {"level": env_str("SAML_LOG_LEVEL", "WARNING")},
+        "procrastinate": {"level": env_str("PROCRASTINATE_LOG_LEVEL", "WARNING")},
         # Requests answered 503 while PostgreSQL is away: a warning line each, without a traceback.
         "django.request": {"filters": ["database_outage"]},
     },

@@ -252,12 +252,15 @@ def audit_log(request: MemberRequest) -> HttpResponse:
 def deployment(request: MemberRequest) -> HttpResponse:
     tenant = request.tenant
     dep = tenant.deployment
-    new_secret = ""
+    new_secret = new_recording_secret = ""
     if request.method == "POST":
         action = request.POST.get("rotate")
         if action == "event_secret":
             # Shown in this response only: never stored in the session or a message.
             new_secret = services.rotate_event_secret(actor=request.user, tenant=tenant)
+            dep.refresh_from_db()
+        elif action == "recording_secret":
+            new_recording_secret = services.rotate_recording_secret(actor=request.user, tenant=tenant)
             dep.refresh_from_db()
         elif action == "signing_key":
             key = keys.rotate_signing_key(tenant=tenant, actor=request.user)
@@ -276,6 +279,8 @@ def deployment(request: MemberRequest) -> HttpResponse:
         "app_secret_masked": masked(dep.app_secret),
         "event_secret_masked": masked(dep.event_secret),
         "new_secret": new_secret,
+        "new_recording_secret": new_recording_secret,
+        "recording_secret_masked": masked(dep.recording_secret),
         "api_prefix": api_prefix,
         "asap_key_server": f"{api_prefix}/asap",
         "signing_keys": keys.served_keys(tenant),

@@ -72,6 +72,14 @@ class User(AbstractUser):
         return self.display_name or full or self.username
 
 
+def within_recording_retention_maximum(value: int) -> None:
+    """The operator's ceiling (RECORDINGS_MAX_RETENTION_DAYS), read when checked: a change applies at once."""
+    if value > settings.RECORDINGS_MAX_RETENTION_DAYS:
+        raise ValidationError(
+            _("At most %(days)s days."), params={"days": settings.RECORDINGS_MAX_RETENTION_DAYS}
+        )
+
+
 class Tenant(models.Model):
     slug = models.SlugField(_("slug"), max_length=50, unique=True, validators=[slug_validator, not_reserved])
     name = models.CharField(_("name"), max_length=200)
@@ -94,6 +102,18 @@ class Tenant(models.Model):
         _("keep attendance records for (days)"),
         default=90,
         help_text=_("Who was in which meeting is deleted after this; totals per meeting are kept."),
+    )
+    # Recordings (meetings/recordings): off until the institution turns them on.
+    recordings_enabled = models.BooleanField(_("recordings"), default=False)
+    recording_retention_days = models.PositiveIntegerField(
+        _("keep recordings for (days)"),
+        default=365,
+        validators=[within_recording_retention_maximum],
+        help_text=_("At most the operator's maximum (RECORDINGS_MAX_RETENTION_DAYS)."),
+    )
+    recording_quota_gb = models.PositiveIntegerField(_("storage for recordings (GB)"), default=100)
+    recording_consent_required = models.BooleanField(
+        _("ask participants to confirm before joining a room that may be recorded"), default=False
     )
 
     class Meta:
@@ -147,6 +167,8 @@ class JitsiDeployment(models.Model):
     )
     app_secret = SealedTextField(_("app secret (HS256)"), blank=True)
     event_secret = SealedTextField(_("event secret"), blank=True)
+    # Jibri's finalize script authenticates its uploads with it (meetings/recordings/ingest.py).
+    recording_secret = SealedTextField(_("recording secret"), blank=True)
     room_api_url = ServiceURLField(
         _("room API URL"),
         blank=True,

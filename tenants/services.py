@@ -59,7 +59,12 @@ def create_tenant(
     for row in rows:
         row.full_clean()
         row.save()
-    fields = {"slug": slug, "event_secret": secrets.token_urlsafe(32), **deployment}
+    fields = {
+        "slug": slug,
+        "event_secret": secrets.token_urlsafe(32),
+        "recording_secret": secrets.token_urlsafe(32),
+        **deployment,
+    }
     if fields.get("algorithm", JitsiDeployment.Algorithm.HS256) == JitsiDeployment.Algorithm.HS256:
         fields.setdefault("app_secret", secrets.token_urlsafe(32))
     dep = JitsiDeployment(tenant=tenant, **fields)
@@ -203,7 +208,28 @@ def rotate_event_secret(*, actor: User | None, tenant: Tenant) -> str:
     return deployment.event_secret
 
 
-TENANT_FIELDS = ("name", "time_zone", "allowed_idps", "admin_entitlement", "is_active", "retention_days")
+@transaction.atomic
+def rotate_recording_secret(*, actor: User | None, tenant: Tenant) -> str:
+    """Give the deployment a new recording secret (Jibri's uploads); answers it once, for the Jibri hosts."""
+    deployment = JitsiDeployment.objects.select_for_update().get(tenant=tenant)
+    deployment.recording_secret = secrets.token_urlsafe(32)
+    deployment.save(update_fields=["recording_secret"])
+    audit(tenant=tenant, actor=actor, action="deployment.recording_secret_rotated", target=deployment.slug)
+    return deployment.recording_secret
+
+
+TENANT_FIELDS = (
+    "name",
+    "time_zone",
+    "allowed_idps",
+    "admin_entitlement",
+    "is_active",
+    "retention_days",
+    "recordings_enabled",
+    "recording_retention_days",
+    "recording_quota_gb",
+    "recording_consent_required",
+)
 
 
 @transaction.atomic
@@ -252,7 +278,7 @@ def change_tenant(
 
 DEPLOYMENT_FIELDS = ("base_url", "xmpp_domain", "tenant_path", "app_id", "audience", "room_api_url")
 # Set only by the development seed (JITSI_* variables); in production secrets are rotated, never typed in.
-DEPLOYMENT_SECRET_FIELDS = ("algorithm", "app_secret", "event_secret")
+DEPLOYMENT_SECRET_FIELDS = ("algorithm", "app_secret", "event_secret", "recording_secret")
 
 
 @transaction.atomic

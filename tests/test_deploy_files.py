@@ -108,6 +108,7 @@ def test_units_start_programs_of_the_virtualenv_and_existing_commands():
         "reconcile_counts",
         "purge_occupancies",
         "expire_anonymous_rooms",
+        "procrastinate",
     } <= set(named)
 
 

@@ -39,6 +39,7 @@ from django.utils import timezone
 from meetings import recurrence, services
 from meetings.anonymous import create_anonymous_room
 from meetings.models import PersonalFeed
+from meetings.recordings.models import Recording, Upload
 from tenants import saml_config
 from tenants.keys import ensure_active_key, kid_digest
 from tenants.models import JitsiDeployment, Membership
@@ -193,6 +194,8 @@ class World:
     token_prefixes: dict[str, str]
     digest: str
     media_path: str
+    recording_code: str = ""
+    upload_id: str = ""
 
 
 def _object_id(world: World, route: Route, actor: str) -> str:
@@ -209,7 +212,9 @@ VALUES: dict[str, Callable[[World, Route, str], str]] = {
     "tenant": lambda w, r, a: w.tenant.slug,
     "room": lambda w, r, a: w.anonymous_room.name if r.label.startswith("new/") else w.room.name,
     "name": lambda w, r, a: w.room.name,
-    "code": lambda w, r, a: w.series.code,
+    "code": lambda w, r, a: w.recording_code if "recording" in r.label else w.series.code,
+    "upload": lambda w, r, a: w.upload_id,
+    "recording": lambda w, r, a: w.recording_code,
     "key": lambda w, r, a: w.lecture_key,
     "token": lambda w, r, a: w.series.feed_token,
     "prefix": lambda w, r, a: w.token_prefixes.get(a, w.token_prefixes["host"]),
@@ -319,6 +324,12 @@ def world(
             token_for(user, own)
             prefixes[actor] = user.api_tokens.get().prefix
         signing_key = ensure_active_key(tenant=tenant)
+        recording = Recording.objects.create(
+            tenant=tenant, room=room, title="Week 1", sha256="0" * 64, ended_at=timezone.now()
+        )
+        upload = Upload.objects.create(
+            tenant=tenant, deployment=tenant.deployment, room=room, kind=Upload.Kind.VIDEO, length=10
+        )
         yield World(
             tenant=tenant,
             other=other,
@@ -331,6 +342,8 @@ def world(
             token_prefixes=prefixes,
             digest=kid_digest(signing_key.kid),
             media_path="branding/uzh/logo.png",
+            recording_code=recording.code,
+            upload_id=upload.id,
         )
         transaction.set_rollback(True)
     overrides.disable()

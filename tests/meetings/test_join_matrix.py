@@ -17,6 +17,7 @@ from meetings import schedule
 from meetings.access import check_access_code, set_access_code
 from meetings.joining import JoinTicket, Reason, Refusal, join_room
 from meetings.models import Room
+from tenants import services as tenant_services
 from tests.factories import MembershipFactory, RoomFactory, UserFactory
 from tests.meetings.join_helpers import verify_for_room, with_code
 
@@ -160,6 +161,7 @@ def test_guest_needs_a_usable_name(tenant, people) -> None:
 
 
 def test_email_only_when_shared_and_features_by_role(tenant, people) -> None:
+    tenant_services.change_tenant(actor=None, tenant=tenant, recordings_enabled=True)
     room = make_room(tenant, people, "tenant")
     Room.objects.filter(pk=room.pk).update(
         allow_recording=True, allow_livestreaming=True, lobby=True, allow_participant_screen_sharing=False

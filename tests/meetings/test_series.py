@@ -224,8 +224,8 @@ def test_students_page_query_count_is_pinned(client, tenant, host, member, djang
     warm_request_caches(tenant)  # per-process and shared caches: loaded outside the count
     client.get("/uzh/lectures/")  # and the signed-in user's row (tenants/hotcache.py)
     # tenant, membership, rooms, series, changes (prefetch), personal feed (session, user: cached)
-    # ... and the series followed and the rooms hosted (Follow and Start buttons)
-    with django_assert_num_queries(8):
+    # ... the series followed and the rooms hosted (Follow and Start buttons), published recordings
+    with django_assert_num_queries(9):
         response = client.get("/uzh/lectures/")
     assert len(response.context["lectures"]) == 4  # tomorrow and a week later, two rooms
     for i in range(3):
@@ -239,8 +239,8 @@ def test_students_page_query_count_is_pinned(client, tenant, host, member, djang
             ].original_start,
         )
     warm_request_caches(tenant)
-    # ... and the series followed and the rooms hosted (Follow and Start buttons)
-    with django_assert_num_queries(8):
+    # ... the series followed and the rooms hosted (Follow and Start buttons), published recordings
+    with django_assert_num_queries(9):
         response = client.get("/uzh/lectures/")
     assert len(response.context["lectures"]) == 10
     assert sum(o.cancelled for o in response.context["lectures"]) == 3

@@ -14,6 +14,7 @@ from tenants.models import JitsiDeployment, Membership, Tenant
 
 DEV_APP_SECRET = "demo-app-secret-change-me-at-least-32-bytes"  # noqa: S105 - development default
 DEV_EVENT_SECRET = "demo-event-secret-change-me-at-least-32-bytes"  # noqa: S105 - development default
+DEV_RECORDING_SECRET = "demo-recording-secret-change-me-at-least-32-bytes"  # noqa: S105 - development default
 
 
 def deployment_from_environment() -> dict[str, str]:
@@ -27,6 +28,7 @@ def deployment_from_environment() -> dict[str, str]:
         "algorithm": env_str("JITSI_ALGORITHM", "HS256"),
         "app_secret": env_str("JITSI_APP_SECRET", DEV_APP_SECRET),
         "event_secret": env_str("JITSI_EVENT_SECRET", DEV_EVENT_SECRET),
+        "recording_secret": env_str("JITSI_RECORDING_SECRET", DEV_RECORDING_SECRET),
         "room_api_url": env_str("JITSI_ROOM_API_URL", ""),
     }
 
@@ -51,6 +53,8 @@ class Command(BaseCommand):
                 deployment=wanted,
             )
             self.stdout.write(self.style.SUCCESS("seeded tenant demo"))
+            # The demo shows recordings (an institution turns them on in its console).
+            services.change_tenant(actor=None, tenant=tenant, recordings_enabled=True)
         else:
             self.stdout.write("tenant demo exists")
             if dev_idp_entity_id not in tenant.allowed_idps:
