@@ -28,6 +28,8 @@ POLICY: dict[str, tuple[str, ...]] = {
     # data: for Swagger UI's icons, blob: for the branding form's preview of a chosen logo.
     "img-src": ("'self'", "data:", "blob:"),
     "font-src": ("'self'",),
+    # The stream viewer's video: hls.js feeds it through Media Source Extensions, a blob: URL (added there).
+    "media-src": ("'self'",),
     # The live counts' websockets (static/js/live-count.js) are added per host, see _connect_sources.
     "connect-src": ("'self'",),
     "frame-src": ("'none'",),
@@ -88,7 +90,7 @@ def allow_keyword(request: HttpRequest, directive: str, keyword: str) -> None:
     _extra(request).setdefault(directive, []).append(keyword)
 
 
-RELAXATIONS = {("style-src", "'unsafe-inline'"), ("worker-src", "blob:")}
+RELAXATIONS = {("style-src", "'unsafe-inline'"), ("worker-src", "blob:"), ("media-src", "blob:")}
 
 
 def _render(directives: dict[str, tuple[str, ...] | list[str]]) -> str:

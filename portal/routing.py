@@ -21,8 +21,9 @@ from django.conf import settings
 from django.urls.exceptions import Resolver404
 
 from meetings.routing import websocket_urlpatterns as meetings_ws
+from meetings.streams.routing import websocket_urlpatterns as streams_ws
 
-websocket_urlpatterns = [*meetings_ws]
+websocket_urlpatterns = [*streams_ws, *meetings_ws]
 
 # URLRouter prepares the patterns (nested routers must not match as endpoints); its routes are matched below.
 _router = URLRouter(websocket_urlpatterns)

@@ -22,6 +22,7 @@ PORTAL_PREFIXES = (
     "/media/",
     "/ws/",
     "/new/",
+    "/streams/",
     "/accounts/",
     "/healthz",
     "/readyz",

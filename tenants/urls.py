@@ -13,6 +13,7 @@ urlpatterns = [
     path("branding.css", branding_views.branding_css, name="branding_css"),
     path("manage/", include("tenants.console_urls")),
     path("", include("meetings.urls")),
+    path("", include("meetings.streams.urls")),
     path("settings/tokens/", token_pages.tokens_page, name="api_token_settings"),
     path(
         "settings/tokens/<tokenprefix:prefix>/revoke/", token_pages.revoke_token_page, name="api_token_revoke"
