@@ -12,9 +12,6 @@
   if (!root) return;
   var gettext = window.gettext || function (text) { return text; };
   var ngettext = window.ngettext || function (singular, plural, n) { return n === 1 ? singular : plural; };
-  var interpolate = window.interpolate || function (fmt, obj) {
-    return fmt.replace(/%\(count\)s/g, String(obj.count));
-  };
   var video = root.querySelector("[data-stream-video]");
   var status = root.querySelector("[data-stream-status]");
   var unmute = root.querySelector("[data-stream-unmute]");
@@ -35,11 +32,12 @@
 
   function say(text) { status.textContent = text; }
 
-  function showCount(selector, labelSelector, count, singular, plural) {
+  function showCount(selector, labelSelector, count, sentence) {
+    // The number keeps its own element (formatted for the page's language); the label is the rest.
+    var at = sentence.indexOf("%(count)s");
     root.querySelector(selector).textContent = format(count);
-    var sentence = interpolate(ngettext(singular, plural, count), { count: count }, true);
-    // The number keeps its own element; the label is the sentence without it.
-    root.querySelector(labelSelector).textContent = sentence.replace(String(count), "").trim();
+    root.querySelector(labelSelector).textContent =
+      at < 0 ? sentence : (sentence.slice(0, at) + sentence.slice(at + 9)).trim();
     root.querySelector(selector).parentNode.setAttribute("data-count", String(count));
   }
 
@@ -140,10 +138,10 @@
       if (!message) return;
       if (message.type === "participants") {
         showCount("[data-stream-participants]", "[data-stream-participants-label]", message.count,
-          "%(count)s in the meeting", "%(count)s in the meeting");
+          ngettext("%(count)s in the meeting", "%(count)s in the meeting", message.count));
       } else if (message.type === "watching") {
         showCount("[data-stream-watching]", "[data-stream-watching-label]", message.count,
-          "%(count)s watching", "%(count)s watching");
+          ngettext("%(count)s watching", "%(count)s watching", message.count));
       } else if (message.type === "stream") {
         onStream(Boolean(message.live));
       }
