@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout before any installed copy
 import join as joinbench  # the join benchmark's server and database helpers
 
 HOST = joinbench.HOST
@@ -145,32 +146,45 @@ class Viewers:
         self.counts: list[int] = []  # newest watching number per viewer
         self.changed_at: list[float] = []
         self.tasks: list[asyncio.Task[None]] = []
+        self.retries = 0
+        self.last_error = ""
 
     async def viewer(self, i: int, url: str, origin: str, cookie: str, opened: asyncio.Semaphore) -> None:
+        """One viewer page's socket; a refused or timed-out handshake is retried, as the page does."""
         from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake
 
-        async with connect(
-            url,
-            origin=origin,  # type: ignore[arg-type]  # a plain string is what the library sends
-            additional_headers={"Cookie": f"sessionid={cookie}"},
-            compression=None,
-            open_timeout=120,
-        ) as socket:
-            opened.release()
-            async for message in socket:
-                data = json.loads(message)
-                if data.get("type") == "watching":
-                    self.counts[i] = data["count"]
-                    self.changed_at[i] = time.perf_counter()
+        for attempt in range(6):
+            try:
+                async with connect(
+                    url,
+                    origin=origin,  # type: ignore[arg-type]  # a plain string is what the library sends
+                    additional_headers={"Cookie": f"sessionid={cookie}"},
+                    compression=None,
+                    open_timeout=120,
+                ) as socket:
+                    opened.release()
+                    async for message in socket:
+                        data = json.loads(message)
+                        if data.get("type") == "watching":
+                            self.counts[i] = data["count"]
+                            self.changed_at[i] = time.perf_counter()
+                return
+            except (OSError, InvalidHandshake, TimeoutError) as exc:
+                if attempt == 5:
+                    raise
+                self.retries += 1
+                self.last_error = repr(exc)
+                await asyncio.sleep(0.5 * 2**attempt)
 
-    async def open(self, n: int, url: str, origin: str, cookie: str) -> None:
+    async def open(self, n: int, url: str, origin: str, cookie: str, rate: float) -> None:
         self.counts = [-1] * n
         self.changed_at = [0.0] * n
         opened = asyncio.Semaphore(0)
         for i in range(n):
             self.tasks.append(asyncio.create_task(self.viewer(i, url, origin, cookie, opened)))
-            if i % 50 == 49:
-                await asyncio.sleep(0.05)  # a class arriving, not one SYN flood
+            if i % 25 == 24:
+                await asyncio.sleep(25 / rate)  # a class arriving at `rate` per second, not one SYN flood
         for _ in range(n):
             await asyncio.wait_for(opened.acquire(), timeout=120)
 
@@ -212,10 +226,13 @@ async def run(args: argparse.Namespace, info: dict[str, Any], http_port: int, ws
     url = f"ws://{HOST}:{ws_port}/ws/{info['tenant']}/rooms/{ROOM}/live/"
     viewers = Viewers()
     began = time.perf_counter()
-    await viewers.open(args.viewers, url, origin, info["cookie"])
+    await viewers.open(args.viewers, url, origin, info["cookie"], args.arrivals)
     if not await viewers.wait_all(args.viewers, 30):
         print(f"not every viewer got the count {args.viewers}: {sorted(set(viewers.counts))[:5]}")
-    print(f"{args.viewers} viewer sockets open and counted in {time.perf_counter() - began:.1f} s")
+    print(
+        f"{args.viewers} viewer sockets open and counted in {time.perf_counter() - began:.1f} s "
+        f"({args.arrivals:.0f} arriving per second; retried handshakes: {viewers.retries})"
+    )
 
     bare = f"GET /bench/bare HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()
     auth = (
@@ -247,6 +264,8 @@ def main() -> None:
     parser.add_argument("-c", "--connections", type=int, default=64)
     parser.add_argument("-d", "--duration", type=float, default=10.0, help="seconds per HTTP scenario")
     parser.add_argument("--changes", type=int, default=3)
+    parser.add_argument("--arrivals", type=float, default=50.0, help="viewer pages opened per second")
+    parser.add_argument("--daphne-log", default=str(joinbench.ROOT / "var" / "bench-viewers-daphne.log"))
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument(
@@ -265,6 +284,8 @@ def main() -> None:
     info = prepare(args.viewers)
     http_port, ws_port = joinbench.free_port(), joinbench.free_port()
     gunicorn = joinbench.start_server("gunicorn", http_port, env, args.workers, args.threads)
+    Path(args.daphne_log).parent.mkdir(exist_ok=True)
+    log = open(args.daphne_log, "ab")  # noqa: SIM115 - the child keeps its own descriptor
     daphne = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "daphne"),
@@ -277,7 +298,7 @@ def main() -> None:
         cwd=joinbench.ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
     )
     try:
         joinbench.wait_ready(http_port, gunicorn)
