@@ -13,10 +13,12 @@
 
   function api() { return window.auditoriumMeeting; }
 
+  // Buttons get their display from the site's stylesheet, which outranks the hidden attribute.
   function streaming(on) {
-    startButton.hidden = on;
-    stopButton.hidden = !on;
+    startButton.style.display = on ? "none" : "";
+    stopButton.style.display = on ? "" : "none";
   }
+  streaming(false);
 
   startButton.addEventListener("click", function () {
     if (!api() || typeof api().startRecording !== "function") {
