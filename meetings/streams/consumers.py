@@ -68,9 +68,4 @@ class StreamViewerConsumer(RoomCountConsumer):
         if state.sent_total is not None:
             await self.send(text_data=live.watching_frame(room.name, state.total))
 
-    async def disconnect(self, code: int) -> None:
-        await super().disconnect(code)
-        channel = getattr(self, "stream_channel", None)
-        send = getattr(self, "fanout_send", None)
-        if channel is not None and send is not None:
-            live.get_hub().discard(channel, send)
+    # disconnect(): RoomCountConsumer's lets go of both hubs (it knows self.stream_channel).

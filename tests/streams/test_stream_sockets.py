@@ -110,3 +110,22 @@ def test_outsiders_and_rooms_without_a_stream_are_refused(application, stream, o
         assert not connected and code == consumers.CLOSE_NOT_FOUND
 
     run(scenario())
+
+
+def test_the_rooms_own_count_socket_also_says_how_many_watch(application, stream, member, host):
+    async def scenario():
+        room_socket, connected, _ = await open_socket(application, host, "/ws/uzh/rooms/algebra/")
+        assert connected
+        assert await until(room_socket, "participants") == {
+            "type": "participants",
+            "room": "algebra",
+            "count": 0,
+        }
+        viewer, connected, _ = await open_socket(application, member)
+        assert connected
+        await until(room_socket, "watching", count=1)  # the room page does not count as watching itself
+        await viewer.disconnect()
+        await until(room_socket, "watching", count=0)
+        await room_socket.disconnect()
+
+    run(scenario())
