@@ -547,6 +547,14 @@ class RoomCountConsumer(LayerlessConsumer):
             return
         await self.accept()
         await self._watch([room])
+        if room.allow_livestreaming:  # "84 in the meeting · 1,250 watching" (meetings/streams/live.py)
+            from meetings.streams import live as streams
+
+            hub = streams.get_hub()
+            state = await hub.add(self.tenant_slug, room.name, self.fanout_send, watching=False)
+            self.stream_channel = state.channel
+            if state.sent_total is not None:
+                await self.send(text_data=streams.watching_frame(room.name, state.total))
 
     async def _watch(self, rooms: list[Room]) -> None:
         self.fanout_send: Sender = self.base_send  # the server's own send: no middleware wraps these routes
@@ -574,6 +582,11 @@ class RoomCountConsumer(LayerlessConsumer):
             return  # refused before watching anything
         for channel in self.channels:
             hub.discard(channel, send)
+        stream_channel = getattr(self, "stream_channel", None)
+        if stream_channel is not None:
+            from meetings.streams import live as streams
+
+            streams.get_hub().discard(stream_channel, send)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         return  # viewers only listen

@@ -29,6 +29,7 @@ POLICY: dict[str, tuple[str, ...]] = {
     "img-src": ("'self'", "data:", "blob:"),
     "font-src": ("'self'",),
     # Recordings play from the portal's signed view; pages with S3 links add the bucket's origin.
+    # The stream viewer's video: hls.js feeds it through Media Source Extensions, a blob: URL (added there).
     "media-src": ("'self'",),
     # The live counts' websockets (static/js/live-count.js) are added per host, see _connect_sources.
     "connect-src": ("'self'",),
@@ -90,7 +91,7 @@ def allow_keyword(request: HttpRequest, directive: str, keyword: str) -> None:
     _extra(request).setdefault(directive, []).append(keyword)
 
 
-RELAXATIONS = {("style-src", "'unsafe-inline'"), ("worker-src", "blob:")}
+RELAXATIONS = {("style-src", "'unsafe-inline'"), ("worker-src", "blob:"), ("media-src", "blob:")}
 
 
 def _render(directives: dict[str, tuple[str, ...] | list[str]]) -> str:

@@ -16,8 +16,9 @@ from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDe
 from django.urls import re_path
 
 from meetings.routing import websocket_urlpatterns as meetings_ws
+from meetings.streams.routing import websocket_urlpatterns as streams_ws
 
-websocket_urlpatterns = [*meetings_ws]
+websocket_urlpatterns = [*streams_ws, *meetings_ws]
 
 router = URLRouter([*websocket_urlpatterns, re_path(r"", WebsocketDenier.as_asgi())])
 

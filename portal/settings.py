@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "tenants",
     "meetings",
     "meetings.recordings",
+    "meetings.streams.apps.StreamsConfig",
 ]
 
 MIDDLEWARE = [
@@ -408,3 +409,13 @@ SESSION_ENGINE = env_str(
     "SESSION_ENGINE",
     "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db",
 )
+
+# Live streams (meetings/streams, README "Live streams"): the RTMP address Jibri publishes to (the stream's
+# path
+# and `?key=<secret>` are appended), where nginx serves HLS (same site: the viewing pass is a cookie), how
+# long a
+# viewing pass lasts, and how many seconds a process keeps a stream's access rules before reading them again.
+STREAM_RTMP_URL = env_str("STREAM_RTMP_URL", "rtmp://127.0.0.1:1935/live")
+STREAM_HLS_URL = env_str("STREAM_HLS_URL", "/hls/")
+STREAM_PASS_SECONDS = env_int("STREAM_PASS_SECONDS", 6 * 3600)
+STREAM_RULES_SECONDS = env_int("STREAM_RULES_SECONDS", 5)

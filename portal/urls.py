@@ -27,6 +27,7 @@ urlpatterns = [
     path("jsi18n/", cache_control(max_age=3600, private=True)(JavaScriptCatalog.as_view()), name="jsi18n"),
     path("", include("portal.machine_urls")),  # Prosody's routes, the only ones under /jitsi/
     path("", include("meetings.public_urls")),
+    path("", include("meetings.streams.machine_urls")),  # the media server's callbacks and HLS check
     path("<tenant:tenant>/", include("tenants.urls")),
 ]
 if settings.SERVE_MEDIA:

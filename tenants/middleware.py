@@ -23,6 +23,7 @@ PORTAL_PREFIXES = (
     "/media/",
     "/ws/",
     "/new/",
+    "/streams/",
     "/accounts/",
     "/healthz",
     "/readyz",

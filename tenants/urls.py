@@ -14,6 +14,7 @@ urlpatterns = [
     path("manage/", include("tenants.console_urls")),
     path("", include("meetings.urls")),
     path("", include("meetings.recordings.urls")),
+    path("", include("meetings.streams.urls")),
     path("settings/tokens/", token_pages.tokens_page, name="api_token_settings"),
     path(
         "settings/tokens/<tokenprefix:prefix>/revoke/", token_pages.revoke_token_page, name="api_token_revoke"

@@ -48,6 +48,9 @@ def test_nginx_accepts_the_site(tmp_path):
     site = site.replace("/etc/ssl/certs/auditorium.pem", str(cert)).replace(
         "/etc/ssl/private/auditorium.key", str(key)
     )
+    site = site.replace(
+        "/etc/nginx/snippets/auditorium-hls.conf", str(DEPLOY / "nginx" / "auditorium-hls.conf")
+    )
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"

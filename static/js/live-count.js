@@ -76,6 +76,17 @@
         entry.elements.forEach(pause);
         return;
       }
+      if (message && message.type === "watching") {
+        // A streamed room: "84 in the meeting · 1,250 watching" (the viewer pages open right now).
+        entry.elements.forEach(function (el) {
+          var watching = el.querySelector("[data-live-count-watching]");
+          if (!watching || el.getAttribute("data-room") !== message.room) { return; }
+          var text = ngettext("%(count)s watching", "%(count)s watching", message.count);
+          watching.textContent = "· " + text.replace("%(count)s", String(message.count));
+          watching.hidden = message.count === 0;
+        });
+        return;
+      }
       if (!message || message.type !== "participants") { return; }
       entry.elements.forEach(function (el) {
         if (el.getAttribute("data-room") === message.room) { show(el, message.count); }
