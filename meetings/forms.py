@@ -23,19 +23,9 @@ from meetings.models import (
     AcademicPeriod,
     Room,
 )
-from meetings.recurrence import SERIES_YEARS
+from meetings.recurrence import SERIES_YEARS, WEEKDAYS
 from portal.validators import TextRulesForm
 from tenants.models import Tenant, User
-
-WEEKDAYS = [
-    (0, _("Monday")),
-    (1, _("Tuesday")),
-    (2, _("Wednesday")),
-    (3, _("Thursday")),
-    (4, _("Friday")),
-    (5, _("Saturday")),
-    (6, _("Sunday")),
-]
 
 
 class DateInput(forms.DateInput):

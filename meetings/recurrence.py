@@ -12,8 +12,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import rrule
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import time_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from meetings.models import MAX_OCCURRENCES, LectureSeries, OccurrenceChange
+from portal import formats
+
+WEEKDAYS = [
+    (0, gettext_lazy("Monday")),
+    (1, gettext_lazy("Tuesday")),
+    (2, gettext_lazy("Wednesday")),
+    (3, gettext_lazy("Thursday")),
+    (4, gettext_lazy("Friday")),
+    (5, gettext_lazy("Saturday")),
+    (6, gettext_lazy("Sunday")),
+]
+
 
 SERIES_YEARS = (1900, 2999)  # lectures lie within these; beyond, date arithmetic overflows
 KEY_FORMAT = "%Y%m%dT%H%M%SZ"  # a lecture's key: its original start in UTC
@@ -168,7 +183,7 @@ def next_occurrences(
     tz = zone(series.time_zone)
     found: list[Occurrence] = []
     # Widen the window until enough are found or the rule has nothing after it (at most 200 lectures).
-    for _ in range(12):
+    for _attempt in range(12):
         found = occurrences(series, start=after, end=horizon, include_cancelled=include_cancelled)
         if len(found) >= limit or rule.after(horizon.astimezone(tz).replace(tzinfo=None)) is None:
             break
@@ -239,13 +254,6 @@ def occurrence_at(series: LectureSeries, original_start: datetime) -> Occurrence
 def describe(series: LectureSeries, viewer_zone: str | None = None) -> str:
     """The rule in words: "Every week on Monday, 10:15-11:45 (Europe/Zurich), from 5 January 2027 until
     28 May 2027"; the zone only when it is not the viewer's."""
-    from django.utils.formats import time_format
-    from django.utils.translation import gettext as _
-    from django.utils.translation import ngettext
-
-    from meetings.forms import WEEKDAYS
-    from portal import formats
-
     names = dict(WEEKDAYS)
     days = ", ".join(str(names[d]) for d in weekdays_of(series))
     start = datetime.combine(series.first_date, series.start_time)
