@@ -1,6 +1,6 @@
 """The stream pages at phone width in Chromium (WSGI live server: no websockets here, see tests/streams): no
-sideways scrolling, the waiting state with the next lecture, and (when axe-core is at AXE_JS) zero
-accessibility violations."""
+sideways scrolling, the waiting state with the next lecture, and axe-core (tests/browser/vendor, or AXE_JS)
+with zero accessibility violations."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tests.factories import RoomFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE_JS = os.environ.get("AXE_JS", "")
+AXE_JS = os.environ.get("AXE_JS", str(Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"))
 
 
 def session_of(user) -> str:
