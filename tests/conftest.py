@@ -95,6 +95,16 @@ def _tenant_scopes():
 
 
 @pytest.fixture(autouse=True)
+def _tenant_scopes_per_test(_tenant_scopes):
+    """Each test starts with scopes disabled again: a view called directly (APIRequestFactory, without the
+    middleware's request scope) may enter a tenant's scope that must not reach the next test."""
+    from django_scopes import scopes_disabled
+
+    with scopes_disabled():
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _site_language():
     """A test client request leaves its language active in the test's thread (as it does in a worker thread
     until the next request); every test starts and ends in the site's language."""
