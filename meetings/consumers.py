@@ -6,9 +6,9 @@ by one; that measured 295-572 ms p99 for 1,000 viewers and ~30-34 KiB per connec
 is independent of the number of viewers until the very last step:
 
 1. Publish. A service (meetings.live) changes a room's count and, after commit (`transaction.on_commit`),
-   calls `publish_count`: one Redis `PUBLISH` of a tiny JSON message to the room's channel (meetings.groups),
-   tagged with the key (session id, version) that orders updates. Without `REDIS_URL` (embedded mode, one
-   process) it is handed to this process's hub directly.
+   calls `publish_count` (meetings/count_publish.py): one Redis `PUBLISH` of a tiny JSON message to the
+   room's channel (meetings.groups), tagged with the key (session id, version) that orders updates.
+   Without `REDIS_URL` (embedded mode, one process) it is handed to this process's hub directly.
 2. Subscribe once per process and room. Each process (each event loop) has one `Hub` with one Redis
    connection in subscriber mode (redis-py's asyncio pub/sub). It SUBSCRIBEs to a room's channel when the
    first local viewer of that room connects and UNSUBSCRIBEs when the last one leaves, so Redis sends each
@@ -26,10 +26,11 @@ is independent of the number of viewers until the very last step:
    task and no Redis traffic: just the server's connection objects and one registry entry.
 
 Redis down (README, "What happens when Redis is down"): a publish that fails keeps the room's newest count,
-published again when Redis answers (`_republish`, run by the breaker's probe in portal/redis_access.py). A hub
-whose subscription is lost, unconfirmed or silent (a frozen Redis answers no PING) sends `{"type": "paused"}`
-to its viewers (the page says "live count paused"), reconnects at least every second, and on success reads
-every room's count from the database and sends it: viewers resume by themselves, no count is lost.
+published again when Redis answers (meetings/count_publish.py, run by the breaker's probe in
+portal/redis_access.py). A hub whose subscription is lost, unconfirmed or silent (a frozen Redis answers
+no PING) sends `{"type": "paused"}` to its viewers (the page says "live count paused"), reconnects at least
+every second, and on success reads every room's count from the database and sends it: viewers resume by
+themselves, no count is lost.
 
 Room sockets: `/ws/<tenant>/rooms/<room>/` sends `{"type": "participants", "room": "<room>", "count": N}` on
 connect and on every change. The dashboard socket `/ws/<tenant>/dashboard/` sends the same messages for
@@ -40,30 +41,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import json
 import logging
 import os
-import threading
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
 from django_scopes import scope as tenant_scope
 
-from meetings import groups
+from meetings import count_publish, groups
 from meetings.access import may_watch
-from meetings.live import ShownCount, shown_count
+from meetings.count_publish import ShownCount
+from meetings.live import shown_count
 from meetings.models import Room
 from portal import redis_access
 from portal.adapters.channels import LayerlessConsumer
 from portal.adapters.daphne import raw_connection, write_now
+from portal.async_db import run_sync
 from portal.env import env_bool
-from portal.redis_access import RedisDown
 from tenants.models import Tenant
 
 log = logging.getLogger(__name__)
@@ -97,55 +96,15 @@ def frame(room_name: str, count: int) -> str:
     return json.dumps({"type": "participants", "room": room_name, "count": count}, separators=(",", ":"))
 
 
-# --- publishing (any thread) ---
-
-# The newest count of each room whose publish failed while Redis was down: published again by the breaker's
-# probe when Redis answers (portal/redis_access.py), so every process's viewers catch up.
-_unpublished: dict[str, tuple[tuple[int, int], str]] = {}
-_unpublished_lock = threading.Lock()
+# --- local delivery (no Redis: the in-memory layer of `make run`) ---
 
 
-def _republish() -> None:
-    """Recovery hook: publish the newest count of each room that could not be published (raises while Redis
-    still fails; what was published is forgotten)."""
-    with _unpublished_lock:
-        pending = dict(_unpublished)
-    if not pending:
-        return
-    pipe = redis_access.client(settings.REDIS_URL).pipeline(transaction=False)
-    for channel, (_key, payload) in pending.items():
-        pipe.publish(channel, payload)
-    pipe.execute()
-    with _unpublished_lock:
-        for channel, entry in pending.items():
-            if _unpublished.get(channel) == entry:
-                del _unpublished[channel]
-    log.warning(
-        "live counts: published the latest count of %d room(s) again after a Redis outage", len(pending)
-    )
-
-
-def publish_count(tenant_slug: str, shown: ShownCount) -> None:
-    """Tell every process's viewers of the room its new count. Called after commit; never raises."""
-    channel = groups.room_channel(tenant_slug, shown.room_name)
-    payload = json.dumps(
-        {"room": shown.room_name, "s": shown.session_id, "v": shown.version, "c": shown.count},
-        separators=(",", ":"),
-    )
-    url = getattr(settings, "REDIS_URL", "")
-    if url:
-        breaker = redis_access.breaker(url)
-        try:
-            breaker.call(redis_access.client(url).publish, channel, payload)
-        except RedisDown:  # the count is committed; published again when Redis answers (catch-up)
-            with _unpublished_lock:
-                known = _unpublished.get(channel)
-                if known is None or known[0] < shown.key:
-                    _unpublished[channel] = (shown.key, payload)
-            breaker.on_recovery(_republish)
-        return
+def _deliver_locally(channel: str, room_name: str, key: tuple[int, int], count: int) -> None:
     for hub in list(_hubs.values()):
-        hub.loop.call_soon_threadsafe(hub.offer, channel, shown.room_name, shown.key, shown.count)
+        hub.loop.call_soon_threadsafe(hub.offer, channel, room_name, key, count)
+
+
+count_publish.deliver_locally = _deliver_locally
 
 
 # --- the per-process hub ---
@@ -386,7 +345,7 @@ class Hub:
         for channel, state in list(self.rooms.items()):
             tenant_slug = channel.split(":room:", 1)[1].split(":", 1)[0]
             try:
-                shown = await _sync(_shown_by_name, tenant_slug, state.room_name)
+                shown = await run_sync(_shown_by_name, tenant_slug, state.room_name)
             except Exception:  # the database is down too: the next update or reconnect brings the count
                 log.warning("live counts: could not read the count of %s again", channel, exc_info=True)
                 continue
@@ -438,19 +397,6 @@ def _text(value: Any) -> str:
 
 
 # --- database reads ---
-
-
-async def _sync(func: Callable[..., _T], *args: Any) -> _T:
-    """`func(*args)` through channels' database_sync_to_async (asgiref's thread-sensitive executor, stale
-    database connections closed before and after), but in a copy of the caller's context that is dropped
-    when the call returns.
-
-    Django's cache handler (like translation, time zone and urlconf overrides) is an asgiref Local: context
-    variables, which SyncToAsync otherwise copies back into the awaiting task's context. A websocket's
-    context lives as long as the socket, so every idle viewer kept the cache object its connect() had
-    built (a RedisCache with its client and serializer, about 1 KiB). Database connections are thread-local
-    (`connections` is thread-critical), so they are handled exactly as before."""
-    return await database_sync_to_async(func, context=contextvars.copy_context())(*args)
 
 
 def user_of(scope: dict[str, Any]) -> Any:
@@ -538,7 +484,7 @@ class RoomCountConsumer(LayerlessConsumer):
         self.tenant_slug: str = kwargs["tenant"]
         self.room_name: str = kwargs["room"]
         self.channels: list[str] = []
-        room, allowed = await _sync(_watchable_room, self.tenant_slug, self.room_name, self.scope)
+        room, allowed = await run_sync(_watchable_room, self.tenant_slug, self.room_name, self.scope)
         if room is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -566,7 +512,7 @@ class RoomCountConsumer(LayerlessConsumer):
             state = await hub.add(channel, room.name, self.fanout_send)
             self.channels.append(state.channel)
             states.append((state.channel, state))
-        shown = await _sync(_shown_counts, rooms)
+        shown = await run_sync(_shown_counts, rooms)
         for (channel, state), current in zip(states, shown, strict=True):
             hub.offer(channel, current.room_name, current.key, current.count)
             if state.sent is None:
@@ -598,7 +544,7 @@ class DashboardConsumer(RoomCountConsumer):
     async def connect(self) -> None:
         self.tenant_slug = self.scope["url_route"]["kwargs"]["tenant"]
         self.channels = []
-        refused, rooms = await _sync(_dashboard_rooms, self.tenant_slug, self.scope)
+        refused, rooms = await run_sync(_dashboard_rooms, self.tenant_slug, self.scope)
         if refused:
             await self.close(code=refused)
             return

@@ -37,6 +37,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from meetings import events as ev
+from meetings.count_publish import ShownCount, publish_count
 from meetings.models import MeetingSession, Occupancy, Room
 from tenants.models import JitsiDeployment, Tenant
 
@@ -50,20 +51,6 @@ class Outcome:
     session_id: int
     changed: bool  # False for duplicates and stale events
     count: int
-
-
-@dataclass(frozen=True)
-class ShownCount:
-    """The number a page shows for a room, with the key that orders updates: newer (session, version) wins."""
-
-    room_name: str
-    session_id: int
-    version: int
-    count: int
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return (self.session_id, self.version)
 
 
 class DeploymentChanged(Exception):
@@ -230,8 +217,6 @@ def _publish_on_commit(session: MeetingSession) -> None:
     tenant_slug = room.tenant.slug
 
     def publish() -> None:
-        from meetings.consumers import publish_count
-
         publish_count(tenant_slug, shown)
 
     transaction.on_commit(publish)
@@ -515,8 +500,6 @@ def _one_statement(sql: str, params: dict[str, Any]) -> Outcome | None:
         shown = ShownCount(room_name=room_name, session_id=session_id, version=new_version, count=new_count)
 
         def publish() -> None:
-            from meetings.consumers import publish_count
-
             publish_count(tenant_slug, shown)
 
         transaction.on_commit(publish)  # at once in autocommit; after the outer commit inside one

@@ -66,7 +66,8 @@ def test_no_module_keeps_a_cache_of_its_own_kind():
         ("portal/redis_access.py", "_breakers"),
         ("portal/redis_access.py", "_clients"),
         ("portal/process_cache.py", "_registry"),
-        ("meetings/consumers.py", "_unpublished"),  # counts waiting for Redis, not a cache
+        ("meetings/count_publish.py", "_unpublished"),  # counts waiting for Redis, not a cache
+        ("meetings/recordings/ingest.py", "_running"),  # running hashes of uploads in progress: state
         ("tenants/session_ahead.py", "_backends"),  # authentication backends by path: stateless objects
         ("portal/settings.py", "SAML_ATTRIBUTE_MAPPING"),  # a setting
     }
@@ -121,7 +122,7 @@ def test_bulk_updates_replace_the_tokens_without_models_knowing_the_caches(db):
 
     member = MembershipFactory()
     room = RoomFactory(tenant=member.tenant)
-    user_key, room_key = hotcache.user_key(member.user_id), hotcache.room_key(room.name)
+    user_key, room_key = hotcache.user_key(member.user_id), hotcache.room_key(room.tenant_id, room.name)
     before = hotcache.read_generations([user_key, room_key])
     Membership.objects.filter(pk=member.pk).update(is_blocked=True)
     Room.objects.filter(pk=room.pk).update(title="Renamed")

@@ -6,41 +6,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from meetings.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, RoomCountConsumer, _sync, user_of
+from django_scopes import scope as tenant_scope
+
+from meetings.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, RoomCountConsumer, user_of
 from meetings.models import Room
 from meetings.streams import live
 from meetings.streams.access import may_view, streamable
-from meetings.streams.models import RoomStream
+from meetings.streams.live import live_states
+from portal.async_db import run_sync
+from tenants.models import Tenant
 
 
 def _viewable(tenant_slug: str, room_name: str, scope: dict[str, Any]) -> tuple[int, Room | None, bool]:
     """(0, room, live) when this person may watch the room's stream, else (close code, None, False)."""
-    room = (
-        Room.objects.filter(tenant__slug=tenant_slug, tenant__is_active=True, name=room_name)
-        .select_related("tenant", "stream")
-        .first()
-    )
-    stream = streamable(room) if room is not None else None
-    if room is None or stream is None:
+    tenant = Tenant.objects.filter(slug=tenant_slug, is_active=True).first()
+    if tenant is None:
         return CLOSE_NOT_FOUND, None, False
-    if not may_view(user_of(scope), room, stream):
-        return CLOSE_FORBIDDEN, None, False
-    return 0, room, stream.is_live
-
-
-def _states(channels: list[str]) -> dict[str, bool]:
-    wanted = {}
-    for channel in channels:
-        tenant_slug, room_name = channel.split(":stream:", 1)[1].split(":", 1)
-        wanted[(tenant_slug, room_name)] = channel
-    rows = RoomStream.objects.filter(
-        room__name__in={name for _, name in wanted}, tenant__slug__in={slug for slug, _ in wanted}
-    ).values_list("tenant__slug", "room__name", "live_since")
-    return {wanted[(s, n)]: since is not None for s, n, since in rows if (s, n) in wanted}
-
-
-async def live_states(channels: list[str]) -> dict[str, bool]:
-    return await _sync(_states, channels)
+    with tenant_scope(tenant=tenant):  # the socket's tenant, from its URL
+        room = Room.objects.filter(name=room_name).select_related("tenant", "stream").first()
+        stream = streamable(room) if room is not None else None
+        if room is None or stream is None:
+            return CLOSE_NOT_FOUND, None, False
+        if not may_view(user_of(scope), room, stream):
+            return CLOSE_FORBIDDEN, None, False
+        return 0, room, stream.is_live
 
 
 class StreamViewerConsumer(RoomCountConsumer):
@@ -49,7 +38,7 @@ class StreamViewerConsumer(RoomCountConsumer):
         self.tenant_slug = kwargs["tenant"]
         self.room_name = kwargs["room"]
         self.channels = []
-        refused, room, is_live = await _sync(_viewable, self.tenant_slug, self.room_name, self.scope)
+        refused, room, is_live = await run_sync(_viewable, self.tenant_slug, self.room_name, self.scope)
         if refused or room is None:
             await self.close(code=refused or CLOSE_NOT_FOUND)
             return

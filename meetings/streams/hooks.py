@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from urllib.parse import parse_qs
 
 from django.conf import settings
@@ -30,6 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from meetings.streams import passes
 from meetings.streams.models import RoomStream
 from meetings.streams.services import PublishRequest, end_publishing, start_publishing
+from portal.process_cache import LocalCache
 
 _PATH = re.compile(r"^[a-z2-7]{20}$")
 # One file directly in a stream's folder: no dot segments, no encodings, nothing else can pass.
@@ -94,17 +93,21 @@ def mediamtx(request: HttpRequest) -> HttpResponse:
 
 # --- HLS viewing ---
 
-_rules_lock = threading.Lock()
-_rules: dict[str, tuple[float, tuple[str, int] | None]] = {}
-_RULES_MAX = 10_000
+# (audience, pass epoch) per stream path; a change of who may watch raises the epoch, seen within the age.
+_rules: LocalCache[tuple[str, int] | None] = LocalCache(
+    "stream rules",
+    max_age=lambda: float(settings.STREAM_RULES_SECONDS),
+    limit=10_000,
+    holds="who may watch a stream and its pass epoch",
+)
 
 
 def _rules_of(path: str) -> tuple[str, int] | None:
     """(audience, pass epoch) of a watchable stream, None otherwise; kept for STREAM_RULES_SECONDS."""
-    now = time.monotonic()
-    cached = _rules.get(path)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+    return _rules.get(path, (), lambda: _load_rules(path))
+
+
+def _load_rules(path: str) -> tuple[str, int] | None:
     row = (
         RoomStream.objects.filter(
             path=path, room__archived=False, room__allow_livestreaming=True, room__tenant__is_active=True
@@ -112,18 +115,12 @@ def _rules_of(path: str) -> tuple[str, int] | None:
         .values_list("audience", "pass_epoch")
         .first()
     )
-    rules = (str(row[0]), int(row[1])) if row is not None else None
-    with _rules_lock:
-        if len(_rules) >= _RULES_MAX:
-            _rules.clear()
-        _rules[path] = (now + settings.STREAM_RULES_SECONDS, rules)
-    return rules
+    return (str(row[0]), int(row[1])) if row is not None else None
 
 
 def forget_rules() -> None:
     """Tests: read every stream's rules again."""
-    with _rules_lock:
-        _rules.clear()
+    _rules.clear()
 
 
 def _check_view(path: str, token: str) -> HttpResponse:

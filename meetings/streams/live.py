@@ -35,6 +35,8 @@ from typing import Any
 from django.conf import settings
 
 from meetings import groups
+from meetings.streams.models import RoomStream
+from portal.async_db import run_sync
 
 log = logging.getLogger(__name__)
 
@@ -324,8 +326,6 @@ class StreamHub:
                 await self._refresh_states()
 
     async def _refresh_states(self) -> None:
-        from meetings.streams.consumers import live_states
-
         states = await live_states(list(self.rooms))
         for channel, live in states.items():
             self.offer_state(channel, live)
@@ -381,3 +381,21 @@ async def close_hub() -> None:
     hub = _hubs.pop(asyncio.get_running_loop(), None)
     if hub is not None:
         await hub.close()
+
+
+# --- stream states (read again after a Redis outage) ---
+
+
+def _states(channels: list[str]) -> dict[str, bool]:
+    wanted = {}
+    for channel in channels:
+        tenant_slug, room_name = channel.split(":stream:", 1)[1].split(":", 1)
+        wanted[(tenant_slug, room_name)] = channel
+    rows = RoomStream.objects.filter(
+        room__name__in={name for _, name in wanted}, tenant__slug__in={slug for slug, _ in wanted}
+    ).values_list("tenant__slug", "room__name", "live_since")
+    return {wanted[(s, n)]: since is not None for s, n, since in rows if (s, n) in wanted}
+
+
+async def live_states(channels: list[str]) -> dict[str, bool]:
+    return await run_sync(_states, channels)
