@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from django_scopes import scope
 
 from meetings.recordings import matching, services, storage, tus
 from meetings.recordings.models import Upload
@@ -94,7 +95,8 @@ def tus_endpoint(view: Handler) -> Handler:
             response["WWW-Authenticate"] = 'Bearer realm="jitsi-recordings"'
             return response
         try:
-            return view(request, found, **kwargs)
+            with scope(tenant=found.tenant_id):  # the authenticated deployment's institution
+                return view(request, found, **kwargs)
         except tus.HeaderError as exc:
             return _answer(400, str(exc))
 

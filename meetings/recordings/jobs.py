@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from django.core.files import File
+from django_scopes import scope
 
 from meetings.recordings import media, services, storage
 from meetings.recordings.models import Recording
@@ -31,6 +32,11 @@ def process_recording(recording_id: int) -> None:
     recording = Recording.objects.select_related("tenant", "room").filter(pk=recording_id).first()
     if recording is None or recording.status != Recording.Status.PROCESSING:
         return
+    with scope(tenant=recording.tenant_id):  # a job runs outside any request: its recording's institution
+        _process(recording_id, recording)
+
+
+def _process(recording_id: int, recording: Recording) -> None:
     source = storage.spool_path(recording.spool_name)
     if not source.exists():
         services.record_failed(recording_id=recording_id, reason="the uploaded file is missing")

@@ -9,6 +9,7 @@ import logging
 
 from django.conf import settings
 from django.utils import timezone
+from django_scopes import scopes_disabled
 from procrastinate import JobContext, RetryStrategy
 from procrastinate.contrib.django import app
 
@@ -27,7 +28,8 @@ def process_recording(recording_id: int) -> None:
 @app.periodic(cron="17 3 * * *")
 @app.task(name="recordings.purge", queue=QUEUE, queueing_lock="recordings.purge")
 def purge_recordings(timestamp: int) -> None:
-    count = services.purge_expired(now=timezone.now())
+    with scopes_disabled():  # every institution's expired recordings
+        count = services.purge_expired(now=timezone.now())
     log.info("purged %d expired recordings", count)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from meetings.recordings import services
 
@@ -14,5 +15,6 @@ class Command(BaseCommand):
     help = "Delete recordings past their retention (files in storage too; an audit row stays for each)."
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        count = services.purge_expired(now=timezone.now())
+        with scopes_disabled():  # every institution's expired recordings
+            count = services.purge_expired(now=timezone.now())
         self.stdout.write(f"purged {count} recordings")
