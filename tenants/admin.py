@@ -78,19 +78,7 @@ class TenantAdmin(NoAddOrDeleteAdmin):
 
     list_display = ["slug", "name", "is_active"]
     search_fields = ["slug", "name"]
-    fields = [
-        "slug",
-        "name",
-        "time_zone",
-        "allowed_idps",
-        "admin_entitlement",
-        "is_active",
-        "retention_days",
-        "recordings_enabled",
-        "recording_retention_days",
-        "recording_quota_gb",
-        "recording_consent_required",
-    ]
+    fields = ["slug", *services.TENANT_FIELDS]  # what change_tenant may change, and the slug to read
     readonly_fields = ["slug"]
     inlines = [TenantHostInline, HomeOrganizationInline]
 
