@@ -49,6 +49,21 @@ ACTIONS: dict[str, Any] = {
     "signing_key.rotated": gettext_lazy("Signing key renewed"),
     "tenant.created": gettext_lazy("Institution created"),
     "tenant.changed": gettext_lazy("Institution settings changed"),
+    "series.followed": gettext_lazy("Lecture series followed"),
+    "series.unfollowed": gettext_lazy("Lecture series no longer followed"),
+    "calendar.period_added": gettext_lazy("Academic calendar: period added"),
+    "calendar.period_removed": gettext_lazy("Academic calendar: period removed"),
+    "deployment.recording_secret_rotated": gettext_lazy("Recording secret renewed"),
+    "recording.received": gettext_lazy("Recording received"),
+    "recording.failed": gettext_lazy("Recording could not be processed"),
+    "recording.renamed": gettext_lazy("Recording renamed"),
+    "recording.visibility_changed": gettext_lazy("Who may watch a recording changed"),
+    "recording.keep_until_changed": gettext_lazy("Recording kept longer or shorter"),
+    "recording.deleted": gettext_lazy("Recording deleted"),
+    "recording.purged": gettext_lazy("Recording deleted after its retention period"),
+    "stream.enabled": gettext_lazy("Live stream set up"),
+    "stream.key_rotated": gettext_lazy("Stream key renewed"),
+    "stream.settings_changed": gettext_lazy("Live stream settings changed"),
 }
 
 BRANDING_FIELD_NAMES = {
@@ -201,7 +216,61 @@ SENTENCES: dict[str, Sentence] = {
     "signing_key.rotated": lambda e, n: _("%(actor)s renewed the signing key for meeting tokens.") % _a(e),
     "tenant.created": lambda e, n: _("%(actor)s created the institution.") % _a(e),
     "tenant.changed": lambda e, n: _("%(actor)s changed the institution's settings.") % _a(e),
+    "series.followed": lambda e, n: (
+        _("%(actor)s follows the lecture series %(series)s.")
+        % {"series": n.lecture_series(e.data.get("series")), **_a(e)}
+    ),
+    "series.unfollowed": lambda e, n: (
+        _("%(actor)s no longer follows the lecture series %(series)s.")
+        % {"series": n.lecture_series(e.data.get("series")), **_a(e)}
+    ),
+    "calendar.period_added": lambda e, n: (
+        _("%(actor)s added “%(period)s” to the academic calendar.") % {"period": e.target, **_a(e)}
+    ),
+    "calendar.period_removed": lambda e, n: (
+        _("%(actor)s removed “%(period)s” from the academic calendar.") % {"period": e.target, **_a(e)}
+    ),
+    "deployment.recording_secret_rotated": lambda e, n: (
+        _("%(actor)s renewed the recording secret of the Jitsi deployment.") % _a(e)
+    ),
+    "recording.received": lambda e, n: (
+        _("%(actor)s received a recording of the room %(room)s.")
+        % {"room": n.room(e.data.get("room", "")), **_a(e)}
+    ),
+    "recording.failed": lambda e, n: (
+        _("%(actor)s could not process the recording “%(title)s”.") % {"title": _title(e), **_a(e)}
+    ),
+    "recording.renamed": lambda e, n: (
+        _("%(actor)s renamed a recording to “%(title)s”.") % {"title": _title(e), **_a(e)}
+    ),
+    "recording.visibility_changed": lambda e, n: (
+        _("%(actor)s changed who may watch the recording “%(title)s”.") % {"title": _title(e), **_a(e)}
+    ),
+    "recording.keep_until_changed": lambda e, n: (
+        _("%(actor)s changed how long the recording “%(title)s” is kept.") % {"title": _title(e), **_a(e)}
+    ),
+    "recording.deleted": lambda e, n: (
+        _("%(actor)s deleted the recording “%(title)s”.") % {"title": _title(e), **_a(e)}
+    ),
+    "recording.purged": lambda e, n: (
+        _("%(actor)s deleted the recording “%(title)s” at the end of its retention period.")
+        % {"title": _title(e), **_a(e)}
+    ),
+    "stream.enabled": lambda e, n: (
+        _("%(actor)s set up a live stream for the room %(room)s.") % {"room": n.room(e.target), **_a(e)}
+    ),
+    "stream.key_rotated": lambda e, n: (
+        _("%(actor)s renewed the stream key of the room %(room)s.") % {"room": n.room(e.target), **_a(e)}
+    ),
+    "stream.settings_changed": lambda e, n: (
+        _("%(actor)s changed the live stream settings of the room %(room)s.")
+        % {"room": n.room(e.target), **_a(e)}
+    ),
 }
+
+
+def _title(entry: AuditEntry) -> str:
+    return str(entry.data.get("title") or _("a recording"))
 
 
 def actor_name(entry: AuditEntry) -> str:

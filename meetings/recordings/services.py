@@ -230,7 +230,12 @@ def record_failed(*, recording_id: int, reason: str) -> None:
     recording.status = Recording.Status.FAILED
     recording.save(update_fields=["status"])
     audit(
-        tenant=recording.tenant, actor=None, action="recording.failed", target=recording.code, reason=reason
+        tenant=recording.tenant,
+        actor=None,
+        action="recording.failed",
+        target=recording.code,
+        title=recording.title,
+        reason=reason,
     )
 
 
@@ -246,7 +251,13 @@ def rename_recording(*, actor: User, recording: Recording, title: str) -> Record
     if title != recording.title:
         recording.title = title
         recording.save(update_fields=["title"])
-        audit(tenant=recording.tenant, actor=actor, action="recording.renamed", target=recording.code)
+        audit(
+            tenant=recording.tenant,
+            actor=actor,
+            action="recording.renamed",
+            target=recording.code,
+            title=title,
+        )
     return recording
 
 
@@ -263,6 +274,7 @@ def change_visibility(*, actor: User, recording: Recording, visibility: str) -> 
             actor=actor,
             action="recording.visibility_changed",
             target=recording.code,
+            title=recording.title,
             old=old,
             new=visibility,
         )
@@ -286,6 +298,7 @@ def set_keep_until(*, actor: User, recording: Recording, keep_until: date | None
             actor=actor,
             action="recording.keep_until_changed",
             target=recording.code,
+            title=recording.title,
             keep_until=keep_until.isoformat() if keep_until else None,
         )
     return recording
