@@ -19,6 +19,13 @@ def seed(people: int) -> dict[str, Any]:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     django.setup()
+    from django_scopes import scopes_disabled
+
+    with scopes_disabled():  # seeding a fresh database, as the benches do
+        return _seed(people)
+
+
+def _seed(people: int) -> dict[str, Any]:
     from importlib import import_module
 
     from django.conf import settings
