@@ -95,32 +95,32 @@ class RoomCreateForm(RoomSettingsForm):
         return services.check_public_name(self.tenant, name)
 
 
-class RoomCreateWithCodeForm(RoomCreateForm):
-    """The new-room page: an access code can be set right away, and a weekly lecture series scheduled."""
-
-    access_code = forms.CharField(
-        label=_("Access code (optional)"),
+def access_code_field(label: Any, help_text: Any) -> forms.CharField:
+    """The access-code field of the new-room and settings forms (the same rules, their own words)."""
+    return forms.CharField(
+        label=label,
         required=False,
         min_length=4,
         max_length=64,
         strip=True,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
-        help_text=_("Participants type it before they enter. Give it with the invitation."),
+        help_text=help_text,
+    )
+
+
+class RoomCreateWithCodeForm(RoomCreateForm):
+    """The new-room page: an access code can be set right away, and a weekly lecture series scheduled."""
+
+    access_code = access_code_field(
+        _("Access code (optional)"), _("Participants type it before they enter. Give it with the invitation.")
     )
     weekly = forms.BooleanField(label=_("Weekly lectures in this room"), required=False)
 
 
 class RoomEditForm(RoomSettingsForm):
-    access_code = forms.CharField(
-        label=_("New access code (optional)"),
-        required=False,
-        min_length=4,
-        max_length=64,
-        strip=True,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-        help_text=_(
-            "Participants must type it before they enter. Stored hashed: set a new one to change it."
-        ),
+    access_code = access_code_field(
+        _("New access code (optional)"),
+        _("Participants must type it before they enter. Stored hashed: set a new one to change it."),
     )
     clear_access_code = forms.BooleanField(label=_("Remove the access code"), required=False)
 
